@@ -1,0 +1,180 @@
+"""CLI commands of the player: play, sketch, render, label. Thin: parse, call library code, print.
+
+`register(app)` adds them to a typer app (genie_play.cli calls it).
+"""
+
+import functools
+import sys
+from pathlib import Path
+
+import numpy as np
+import typer
+
+import genie_play
+from genie_play.errors import GenieError
+
+DEFAULT_PROMPT = Path(genie_play.__file__).resolve().parent.parent / "assets" / "prompt.png"
+ASSETS = DEFAULT_PROMPT.parent
+RENDER_FRAME_MS = 100
+
+WeightsOption = typer.Option(None, "--weights", help="weights folder (default: the bundled weights/)")
+DeviceOption = typer.Option("auto", "--device", help="auto, cpu or cuda")
+SeedOption = typer.Option(0, "--seed", help="sampling seed")
+
+
+def exit_on_genie_error(function):
+    """GenieError -> one line `error: ...` on stderr and exit code 2, no traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except GenieError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def open_world(weights: Path | None, device: str, seed: int):
+    from genie_play.world import load_world  # lazy: keeps `--help` fast (no torch import)
+
+    return load_world(weights, device=device, seed=seed)
+
+
+def default_prompt(size: int = 64):
+    """assets/prompt.png when the repo has it, else the built-in starter level (size, size, 3)."""
+    from .canvas import starter_level
+
+    return DEFAULT_PROMPT if DEFAULT_PROMPT.exists() else starter_level(size)
+
+
+def label_prompts(count: int, size: int = 64) -> list:
+    """`count` prompts: the images in assets/ first, then generated platformer sketches."""
+    from .canvas import random_level
+
+    images = sorted(p for p in ASSETS.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if ASSETS.is_dir() else []
+    prompts: list = images[:count]
+    prompts += [random_level(seed, size) for seed in range(count - len(prompts))]
+    return prompts
+
+
+def parse_actions(text: str, num_actions: int) -> list[int]:
+    """"3,3,1" -> [3, 3, 1], each in 0..num_actions-1."""
+    try:
+        actions = [int(part) for part in text.replace(" ", "").split(",") if part != ""]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: expected comma-separated codes like 3,3,1", param_hint="--actions") from None
+    if not actions:
+        raise typer.BadParameter("no actions given", param_hint="--actions")
+    bad = [a for a in actions if not 0 <= a < num_actions]
+    if bad:
+        raise typer.BadParameter(f"codes must be in 0..{num_actions - 1}, got {bad}", param_hint="--actions")
+    return actions
+
+
+def play(
+    image: Path | None = typer.Option(None, "--image", help="prompt image (default: assets/prompt.png)"),
+    weights: Path | None = WeightsOption,
+    device: str = DeviceOption,
+    seed: int = SeedOption,
+    scale: int = typer.Option(8, "--scale", min=1, help="window pixels per frame pixel"),
+):
+    """Play a world in a window: mapped keys step the world; H shows every key."""
+    from .app import App
+
+    world = open_world(weights, device, seed)
+    prompt = image if image is not None else default_prompt(world.image_size)
+    world.reset(prompt)  # a bad image fails here, with a one-line error, before any window opens
+    App(world, prompt, scale=scale).run()
+
+
+def sketch(
+    weights: Path | None = WeightsOption,
+    device: str = DeviceOption,
+    seed: int = SeedOption,
+    out: Path | None = typer.Option(None, "--out", help="PNG to save the sketch to (S); never overwrites an existing file"),
+    trace: Path | None = typer.Option(None, "--trace", help="image shown under the canvas to trace over"),
+    scale: int = typer.Option(8, "--scale", min=1, help="window pixels per canvas pixel"),
+):
+    """Sketch a level, then press Enter to play it."""
+    from genie_play.images import load_image
+
+    from .app import App
+
+    world = open_world(weights, device, seed)
+    trace_pixels = load_image(trace, size=world.image_size) if trace is not None else None
+    app = App(world, default_prompt(world.image_size), scale=scale, start="sketch", sketch_out=out)
+    app.sketch.trace = trace_pixels
+    app.run()
+
+
+def render(
+    image: Path = typer.Option(..., "--image", help="prompt image"),
+    actions: str = typer.Option(..., "--actions", help="latent codes, comma-separated, e.g. 3,3,1"),
+    out: Path = typer.Option(..., "--out", help="clip.gif (animated) or strip.png (frames side by side)"),
+    weights: Path | None = WeightsOption,
+    device: str = DeviceOption,
+    seed: int = SeedOption,
+    scale: int = typer.Option(4, "--scale", min=1, help="output pixels per frame pixel"),
+):
+    """Generate frames for a list of codes, without a window, and write a GIF (or PNG strip)."""
+    from .recorder import save_gif, save_strip
+
+    if out.suffix.lower() not in (".gif", ".png"):
+        raise typer.BadParameter(f"{out}: use a .gif or .png file name", param_hint="--out")
+    world = open_world(weights, device, seed)
+    codes = parse_actions(actions, world.num_actions)
+    frames = [np.array(world.reset(image))] + [np.array(world.step(code)) for code in codes]  # (H, W, 3) each
+    try:
+        if out.suffix.lower() == ".gif":
+            save_gif(frames, out, RENDER_FRAME_MS, scale)
+        else:
+            save_strip(frames, out, scale)
+    except OSError as error:
+        raise GenieError(f"{out}: cannot write ({error.strerror or error})") from None
+    typer.echo(f"wrote {out} ({len(frames)} frames)")
+
+
+def label(
+    weights: Path | None = WeightsOption,
+    device: str = DeviceOption,
+    seed: int = SeedOption,
+    prompts: int = typer.Option(4, "--prompts", min=1, help="prompt images to average over"),
+    steps: int = typer.Option(4, "--steps", min=1, help="steps of each code per prompt"),
+):
+    """Measure what each latent code does (scene motion by phase correlation) and name it."""
+    from genie_play.labels import format_label_table, label_codes, save_labels
+
+    from .paths import labels_path
+
+    world = open_world(weights, device, seed)
+    rows = label_codes(world, label_prompts(prompts, world.image_size), steps)
+    typer.echo(format_label_table(rows))
+    cache = labels_path(world.weights_id)
+    try:
+        save_labels(cache, world.weights_id, rows)
+    except OSError as error:
+        typer.echo(f"warning: labels not cached at {cache} ({error.strerror or error})", err=True)
+        return
+    typer.echo(f"labels cached in {cache}", err=True)
+
+
+COMMANDS = {"play": play, "sketch": sketch, "render": render, "label": label}
+
+
+def register(app: typer.Typer) -> None:
+    """Add play, sketch, render and label to a typer app."""
+    for name, command in COMMANDS.items():
+        app.command(name)(exit_on_genie_error(command))
+
+
+def main() -> None:
+    """Run these commands on their own (the full CLI is genie_play.cli)."""
+    standalone = typer.Typer(add_completion=False, no_args_is_help=True)
+    register(standalone)
+    standalone(prog_name="genie-play")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

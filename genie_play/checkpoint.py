@@ -1,0 +1,141 @@
+"""One checkpoint format for every model: safetensors, with the kind, the dataclass config (JSON),
+a format version and provenance in the metadata header. Loading rebuilds the model from the config.
+Nothing is ever unpickled."""
+
+import dataclasses
+import json
+import struct
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from genie_play.atomic import atomic_path
+from genie_play.errors import CheckpointError
+from genie_play.models import MODEL_KINDS
+
+FORMAT_VERSION = 1
+MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+
+def kind_of(model: torch.nn.Module) -> str:
+    for kind, (cls, _) in MODEL_KINDS.items():
+        if isinstance(model, cls):
+            return kind
+    raise TypeError(f"not a genie_play model: {type(model).__name__}")
+
+
+def save_checkpoint(path: str | Path, model: torch.nn.Module, provenance: dict | None = None,
+                    dtype: torch.dtype | None = None, extra: dict[str, torch.Tensor] | None = None) -> None:
+    """Writes atomically. `dtype` (e.g. torch.float16) stores floating weights smaller; `extra` adds
+    tensors under their own names (e.g. optimizer state for resuming) that load_model ignores."""
+    tensors = {}
+    for name, t in model.state_dict().items():
+        t = t.detach().cpu()
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
+        tensors[name] = t.contiguous()
+    for name, t in (extra or {}).items():
+        tensors[f"extra.{name}"] = t.detach().cpu().contiguous()
+    metadata = {
+        "format": "genie_play",
+        "format_version": str(FORMAT_VERSION),
+        "kind": kind_of(model),
+        "config": json.dumps(dataclasses.asdict(model.config)),
+        "provenance": json.dumps(provenance or {}),
+    }
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+
+
+def read_header(path: str | Path) -> dict:
+    """The metadata header, checked: raises CheckpointError with one line naming the file and the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise CheckpointError(f"{path}: not a safetensors file (only {size} bytes)")
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_HEADER_BYTES or n + 8 > size:
+            if head[:1] == b"\x80" or head[:2] == b"PK":
+                raise CheckpointError(f"{path}: looks like a pickle/zip (torch.save) file; only safetensors checkpoints are loaded")
+            raise CheckpointError(f"{path}: not a safetensors file or truncated (header claims {n} bytes, file has {size})")
+        try:
+            header = json.loads(f.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise CheckpointError(f"{path}: not a safetensors file (unreadable header)") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: not a safetensors file (header is not a JSON object)")
+    end = max((info["data_offsets"][1] for k, info in header.items() if k != "__metadata__" and isinstance(info, dict)), default=0)
+    if n + 8 + end > size:
+        raise CheckpointError(f"{path}: truncated (tensors need {n + 8 + end} bytes, file has {size})")
+    meta = header.get("__metadata__") or {}
+    if meta.get("format") != "genie_play":
+        raise CheckpointError(f"{path}: a safetensors file, but not a genie_play checkpoint (no genie_play metadata)")
+    if int(meta.get("format_version", "0")) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {meta['format_version']} is newer than this genie_play supports ({FORMAT_VERSION})")
+    return meta
+
+
+def describe(path: str | Path) -> dict:
+    """Kind, config and provenance of a checkpoint, without building the model."""
+    meta = read_header(path)
+    return {"kind": meta["kind"], "config": json.loads(meta["config"]), "provenance": json.loads(meta.get("provenance", "{}"))}
+
+
+def build_config(kind: str, config: dict, path: Path):
+    if kind not in MODEL_KINDS:
+        raise CheckpointError(f"{path}: unknown model kind {kind!r}")
+    config_cls = MODEL_KINDS[kind][1]
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = set(config) - names
+    if unknown:
+        raise CheckpointError(f"{path}: config has fields this genie_play does not know: {', '.join(sorted(unknown))}")
+    try:
+        return config_cls(**config)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: invalid {kind} config ({e})") from None
+
+
+def load_model(path: str | Path, kind: str | None = None, device="cpu", with_extra: bool = False):
+    """Rebuilds the model from the checkpoint's config and loads its weights (float32, eval mode).
+
+    kind: the expected model kind; another kind is an error. Returns the model, and with
+    with_extra=True also (provenance dict, extra tensors dict).
+    """
+    path = Path(path)
+    info = describe(path)
+    if kind is not None and info["kind"] != kind:
+        raise CheckpointError(f"{path}: is a {info['kind']} checkpoint, expected a {kind}")
+    model = MODEL_KINDS[info["kind"]][0](build_config(info["kind"], info["config"], path))
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: unreadable safetensors data ({e})") from None
+    extra = {k[len("extra."):]: t for k, t in tensors.items() if k.startswith("extra.")}
+    weights = {k: t for k, t in tensors.items() if not k.startswith("extra.")}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    if missing:
+        raise CheckpointError(f"{path}: missing tensor {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    unexpected = sorted(set(weights) - set(expected))
+    if unexpected:
+        raise CheckpointError(f"{path}: unexpected tensor {unexpected[0]} for a {info['kind']} with this config")
+    for name, t in weights.items():
+        if t.shape != expected[name].shape:
+            raise CheckpointError(f"{path}: tensor {name} has shape {tuple(t.shape)}, the config needs {tuple(expected[name].shape)}")
+    model.load_state_dict({k: t.float() if t.is_floating_point() else t for k, t in weights.items()})
+    model.to(device).eval()
+    if with_extra:
+        return model, info["provenance"], extra
+    return model
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

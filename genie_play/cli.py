@@ -1,0 +1,132 @@
+"""The `genie-play` command line. Commands are thin: parse, call library code, print."""
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from genie_play.errors import GenieError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Play worlds made from one image (a small Genie).")
+
+
+def user_errors(fn):
+    """GenieError -> one line on stderr and exit code 2, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GenieError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def progress_bar(description: str):
+    """A rich progress bar and an update(done, total, metrics=None) callback for it."""
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
+    task = bar.add_task(description, total=None, info="")
+
+    def update(done, total, metrics=None):
+        info = ""
+        if metrics:
+            info = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k in ("loss", "psnr", "samples_per_s", "masked_acc", "codes_used"))
+        bar.update(task, completed=done, total=total, info=info)
+
+    return bar, update
+
+
+@app.command()
+@user_errors
+def info(path: Path = typer.Argument(..., help="a .safetensors checkpoint")):
+    """Print a checkpoint's kind, config, parameter count and provenance."""
+    from genie_play.checkpoint import count_parameters, describe, load_model
+
+    desc = describe(path)
+    model = load_model(path)
+    typer.echo(f"{path}: {desc['kind']}, {count_parameters(model):,} parameters")
+    typer.echo("config: " + json.dumps(desc["config"]))
+    typer.echo("provenance: " + json.dumps(desc["provenance"]))
+
+
+def parse_levels(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise GenieError(f"--levels {text!r}: expected A:B, e.g. 0:1000") from None
+    return a, b
+
+
+@app.command()
+@user_errors
+def collect(
+    out_dir: Path = typer.Argument(..., help="folder for the shards (a subfolder per split)"),
+    game: str = typer.Option("coinrun", help="any Procgen game"),
+    levels: str = typer.Option("0:1000", help="level range A:B (keep train/val/test disjoint)"),
+    steps: int = typer.Option(64000, help="frames to record"),
+    split: str = typer.Option("train", help="train, val or test"),
+    policy: str = typer.Option("explore", help="explore (held, biased actions) or uniform"),
+    workers: int = typer.Option(2, help="processes"),
+    envs: int = typer.Option(16, help="environments per shard"),
+    shard_steps: int = typer.Option(500, help="steps each environment records per shard"),
+    seed: int = 0,
+):
+    """Record Procgen episodes into shards (resumable: finished shards are skipped)."""
+    from genie_play.data.collect import collect as run_collect, summarize_coverage
+
+    bar, update = progress_bar(f"collect {game} {split}")
+    with bar:
+        stats = run_collect(out_dir, game, parse_levels(levels), steps, split, policy, workers, envs, shard_steps, seed, update)
+    typer.echo("coverage: " + json.dumps(summarize_coverage(stats)))
+
+
+@app.command("train")
+@user_errors
+def train_cmd(
+    stage: str = typer.Argument(..., help="tokenizer, lam or dynamics"),
+    data: Path = typer.Option(..., help="folder written by `genie-play collect`"),
+    out: Path = typer.Option(..., help="folder for checkpoints and metrics"),
+    preset: str = typer.Option("cpu", help="size preset: tiny, cpu or gpu"),
+    max_steps: int = typer.Option(None, help="override the preset's steps"),
+    batch_size: int = typer.Option(None, help="override the preset's batch size"),
+    resume: bool = typer.Option(False, help="continue from the checkpoint in --out"),
+    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    tokenizer: Path = typer.Option(None, help="dynamics: tokenizer checkpoint (default: --out/tokenizer.safetensors)"),
+    lam: Path = typer.Option(None, help="dynamics: LAM checkpoint (default: --out/lam.safetensors)"),
+    seed: int = 0,
+    threads: int = typer.Option(None, help="CPU threads (default: all cores)"),
+    max_minutes: float = typer.Option(None, help="stop after this much wall time (the LR schedule ends with it)"),
+):
+    """Train one stage. Under `torchrun --nproc_per_node=K` it trains with DistributedDataParallel."""
+    from genie_play.train.stage import train_stage
+
+    bar, update = progress_bar(f"train {stage}")
+    with bar:
+        metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,
+                              max_minutes, update)
+    typer.echo("final: " + json.dumps(metrics))
+
+
+def register_app_commands() -> None:
+    try:
+        from genie_play.app.commands import register
+    except ImportError:
+        return
+    register(app)
+
+
+register_app_commands()
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Name what each latent code does, using only the World interface (no action labels).
+
+For each code: from several prompt images, reset, step the code a few times and measure the
+global scene shift between consecutive frames by phase correlation, plus how much the frame
+changes. The median over all steps keeps the odd ambiguous step (flat sketches) from
+skewing the result.
+
+Sign convention. `scene_shift(before, after)` returns (dx, dy) in image pixels such that
+`after ~= np.roll(before, (dy, dx), axis=(0, 1))`: dx > 0 means the scene moved right, dy > 0 that
+it moved down (image y points down). The camera follows the player in CoinRun, so the player's
+own motion is the opposite of the scene's: the player walking right shows as the scene moving
+left (dx < 0), and the player jumping shows as the scene moving down (dy > 0). The reported dx,
+dy in each row are the scene's; the label names the player's motion.
+"""
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genie_play.atomic import write_text_atomic
+
+SHIFT_THRESHOLD = 0.5   # |pixels| per step (median) before a shift counts as motion
+STILL_THRESHOLD = 0.02  # mean absolute frame change (0..1) below which a code "does nothing"
+
+
+@dataclass
+class CodeMotion:
+    code: int
+    dx: float      # median scene shift per step, pixels, + = scene moved right
+    dy: float      # median scene shift per step, pixels, + = scene moved down
+    change: float  # mean absolute frame change per step, 0..1
+    label: str
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) or (H, W) any dtype -> (H, W) float64, zero mean."""
+    image = np.asarray(frame, dtype=np.float64)
+    if image.ndim == 3:
+        image = image.mean(axis=2)
+    return image - image.mean()
+
+
+def _hann(height: int, width: int) -> np.ndarray:
+    return np.outer(np.hanning(height), np.hanning(width))
+
+
+def _parabolic_offset(left: float, centre: float, right: float) -> float:
+    """Sub-pixel position of a peak from its two neighbours, in -0.5..0.5."""
+    denominator = left - 2 * centre + right
+    if denominator == 0:
+        return 0.0
+    return float(np.clip(0.5 * (left - right) / denominator, -0.5, 0.5))
+
+
+def scene_shift(before: np.ndarray, after: np.ndarray, window: bool = True) -> tuple[float, float]:
+    """Global (dx, dy) with after ~= np.roll(before, (dy, dx), axis=(0, 1)), by phase correlation.
+
+    before, after: (H, W, 3) or (H, W). The integer peak is refined to sub-pixel by a parabola.
+    A Hann window (default) tames the edges of real, non-circular scrolling.
+    """
+    a, b = _gray(before), _gray(after)
+    if window:
+        taper = _hann(*a.shape)
+        a, b = a * taper, b * taper
+    cross = np.fft.fft2(b) * np.conj(np.fft.fft2(a))
+    cross /= np.maximum(np.abs(cross), 1e-12)
+    surface = np.fft.ifft2(cross).real  # (H, W), peaks at the shift
+    height, width = surface.shape
+    peak_y, peak_x = np.unravel_index(np.argmax(surface), surface.shape)
+    sub_x = _parabolic_offset(surface[peak_y, peak_x - 1], surface[peak_y, peak_x],
+                              surface[peak_y, (peak_x + 1) % width])
+    sub_y = _parabolic_offset(surface[peak_y - 1, peak_x], surface[peak_y, peak_x],
+                              surface[(peak_y + 1) % height, peak_x])
+    dx = (peak_x + width // 2) % width - width // 2 + sub_x   # wrap to -W/2..W/2
+    dy = (peak_y + height // 2) % height - height // 2 + sub_y
+    return float(dx), float(dy)
+
+
+def frame_change(before: np.ndarray, after: np.ndarray) -> float:
+    """Mean absolute difference of two uint8 frames, 0..1."""
+    return float(np.abs(after.astype(np.float64) - before.astype(np.float64)).mean() / 255.0)
+
+
+def label_for_motion(dx: float, dy: float, change: float) -> str:
+    """Player motion from scene motion (the camera follows the player: signs flip)."""
+    player_right = -dx
+    player_up = dy
+    horizontal = ""
+    if player_right > SHIFT_THRESHOLD:
+        horizontal = "right"
+    elif player_right < -SHIFT_THRESHOLD:
+        horizontal = "left"
+    if player_up > SHIFT_THRESHOLD:
+        return f"jump-{horizontal}" if horizontal else "jump"
+    if player_up < -SHIFT_THRESHOLD:
+        return f"down-{horizontal}" if horizontal else "down"
+    if horizontal:
+        return horizontal
+    return "still" if change < STILL_THRESHOLD else "other"
+
+
+def measure_code(world, code: int, prompts: list, steps: int = 4) -> CodeMotion:
+    """Reset on each prompt, step `code` `steps` times; median shift and mean change per step."""
+    shifts, changes = [], []
+    for prompt in prompts:
+        before = np.array(world.reset(prompt))
+        for _ in range(steps):
+            after = np.array(world.step(code))
+            shifts.append(scene_shift(before, after))
+            changes.append(frame_change(before, after))
+            before = after
+    dx, dy = np.median(shifts, axis=0)  # robust to the odd step whose peak is ambiguous
+    change = float(np.mean(changes))
+    return CodeMotion(code, round(float(dx), 3) + 0.0, round(float(dy), 3) + 0.0, round(change, 4),
+                      label_for_motion(dx, dy, change))
+
+
+def label_codes(world, prompts: list, steps: int = 4) -> list[dict]:
+    """One dict per code: {code, dx, dy, change, label}. Leaves the world reset on the last prompt.
+
+    prompts: images accepted by world.reset (paths, PIL images, (H, W, 3) uint8 arrays).
+    """
+    if not prompts:
+        raise ValueError("label_codes needs at least one prompt image")
+    return [asdict(measure_code(world, code, prompts, steps)) for code in range(world.num_actions)]
+
+
+def format_label_table(rows: list[dict]) -> str:
+    """A plain-text table of label_codes' rows."""
+    header = f"{'code':>4}  {'label':<11} {'scene dx':>8} {'scene dy':>8} {'change':>7}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        dx, dy = round(row["dx"], 2) + 0.0, round(row["dy"], 2) + 0.0  # + 0.0: no "-0.00"
+        lines.append(f"{row['code']:>4}  {row['label']:<11} {dx:>8.2f} {dy:>8.2f} {row['change']:>7.3f}")
+    lines.append("dx, dy: median scene shift per step in pixels (+x right, +y down); "
+                 "the camera follows the player, so the player moves the other way in x.")
+    return "\n".join(lines)
+
+
+def save_labels(path: str | os.PathLike, weights_id: str, rows: list[dict]) -> None:
+    """Cache label rows as JSON (atomic write)."""
+    payload = {"weights_id": weights_id, "codes": rows}
+    write_text_atomic(path, json.dumps(payload, indent=2) + "\n")
+
+
+def load_labels(path: str | os.PathLike, weights_id: str | None = None) -> list[dict] | None:
+    """Cached label rows, or None when missing, unreadable, or for other weights."""
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        rows = payload["codes"]
+        if weights_id is not None and payload.get("weights_id") != weights_id:
+            return None
+        return [dict(code=int(r["code"]), dx=float(r["dx"]), dy=float(r["dy"]),
+                     change=float(r["change"]), label=str(r["label"])) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def label_names(rows: list[dict] | None, num_actions: int) -> list[str] | None:
+    """rows -> ["left", "right", ...] indexed by code, or None when rows do not cover every code."""
+    if not rows:
+        return None
+    by_code = {row["code"]: row["label"] for row in rows}
+    if set(by_code) != set(range(num_actions)):
+        return None
+    return [by_code[code] for code in range(num_actions)]

@@ -1,0 +1,13 @@
+"""The three Genie models. Nothing here imports from train/, app/ or cli."""
+
+from genie_play.models.dynamics import Dynamics, DynamicsConfig
+from genie_play.models.lam import LAMConfig, LatentActionModel
+from genie_play.models.tokenizer import Tokenizer, TokenizerConfig
+
+MODEL_KINDS = {
+    "tokenizer": (Tokenizer, TokenizerConfig),
+    "lam": (LatentActionModel, LAMConfig),
+    "dynamics": (Dynamics, DynamicsConfig),
+}
+
+__all__ = ["Dynamics", "DynamicsConfig", "LAMConfig", "LatentActionModel", "Tokenizer", "TokenizerConfig", "MODEL_KINDS"]

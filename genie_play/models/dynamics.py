@@ -1,0 +1,81 @@
+"""Dynamics model: a MaskGIT spatiotemporal transformer over frame tokens, conditioned on latent actions.
+
+Frame t+1 is conditioned on the action a_t that led to it (added to its token embeddings); frame 0 gets a
+learned "no action" embedding. Temporal attention is causal, so frames <= t never see frame t+1.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from genie_play.models.layers import KVCache, STBlock
+
+
+@dataclass
+class DynamicsConfig:
+    vocab_size: int = 1000
+    tokens_per_frame: int = 64
+    num_actions: int = 8
+    dim: int = 192
+    heads: int = 6
+    layers: int = 4
+    window: int = 16  # frames of memory: training clip length and KV cache size
+
+    @property
+    def mask_id(self) -> int:
+        return self.vocab_size
+
+    @property
+    def no_action(self) -> int:
+        return self.num_actions
+
+
+class Dynamics(nn.Module):
+    def __init__(self, config: DynamicsConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.token_emb = nn.Embedding(c.vocab_size + 1, c.dim)
+        self.pos_emb = nn.Parameter(torch.randn(c.tokens_per_frame, c.dim) * 0.02)
+        self.action_emb = nn.Embedding(c.num_actions + 1, c.dim)
+        self.blocks = nn.ModuleList([STBlock(c.dim, c.heads, c.window) for _ in range(c.layers)])
+        self.norm = nn.LayerNorm(c.dim)
+        self.head = nn.Linear(c.dim, c.vocab_size)
+
+    def embed(self, tokens: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """tokens (..., N) int64, actions (...) int64 -> (..., N, d)."""
+        return self.token_emb(tokens) + self.pos_emb + self.action_emb(actions).unsqueeze(-2)
+
+    def forward(self, tokens: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """tokens (B, T, N) int64 (mask_id where masked), actions (B, T-1) int64 -> logits (B, T, N, V)."""
+        first = torch.full_like(actions[:, :1], self.config.no_action)
+        x = self.embed(tokens, torch.cat([first, actions], dim=1))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+    def new_cache(self, batch: int, device=None, dtype=torch.float32) -> KVCache:
+        c = self.config
+        device = device or self.pos_emb.device
+        # The past holds window - 1 frames: with the frame being generated, attention spans `window` frames, as in training.
+        return KVCache(c.layers, batch * c.tokens_per_frame, c.heads, max(1, c.window - 1), c.dim // c.heads, device, dtype)
+
+    def _frame_pass(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache, with_logits: bool):
+        x = self.embed(tokens, actions)  # (B, N, d)
+        ks, vs = [], []
+        for i, block in enumerate(self.blocks):
+            x, k, v = block.forward_cached(x, *cache.past(i))
+            ks.append(k)
+            vs.append(v)
+        logits = self.head(self.norm(x)) if with_logits else None
+        return logits, torch.stack(ks), torch.stack(vs)
+
+    def frame_logits(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """Logits of one new frame given the cached past. tokens (B, N), actions (B,) -> (B, N, V). Cache unchanged."""
+        return self._frame_pass(tokens, actions, cache, with_logits=True)[0]
+
+    def push_frame(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache):
+        """Adds a finished frame to the cache. tokens (B, N), actions (B,) -> what the cache dropped (for undo)."""
+        _, k, v = self._frame_pass(tokens, actions, cache, with_logits=False)
+        return cache.push(k, v)

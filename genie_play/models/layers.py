@@ -1,0 +1,137 @@
+"""Spatiotemporal transformer blocks: spatial attention within a frame, causal temporal attention
+across frames at the same position (with rotary positions), and a KV cache of the last frames."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def rotary_tables(length: int, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos, sin tables (length, head_dim) for rotary position embeddings."""
+    inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2).float() / head_dim))
+    angles = torch.arange(length).float()[:, None] * inv_freq[None, :]
+    angles = torch.cat([angles, angles], dim=-1)
+    return angles.cos(), angles.sin()
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x (..., T, hd); cos/sin (T, hd)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos.to(x.dtype) + torch.cat([-x2, x1], dim=-1) * sin.to(x.dtype)
+
+
+class KVCache:
+    """Temporal keys/values of the last `window` frames for every layer, stored unrotated.
+
+    k, v: (L, B*N, H, window, hd). When full, the oldest frame drops out, so memory never grows.
+    push() returns what it dropped so that pop() can restore it exactly (undo).
+    """
+
+    def __init__(self, layers: int, rows: int, heads: int, window: int, head_dim: int, device, dtype):
+        shape = (layers, rows, heads, window, head_dim)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.length = 0
+
+    @property
+    def window(self) -> int:
+        return self.k.shape[3]
+
+    def past(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.k[layer, :, :, : self.length], self.v[layer, :, :, : self.length]
+
+    def push(self, k_new: torch.Tensor, v_new: torch.Tensor):
+        """k_new, v_new (L, B*N, H, hd): one frame. Returns the dropped frame's (k, v) or None."""
+        dropped = None
+        if self.length == self.window:
+            dropped = (self.k[:, :, :, 0].clone(), self.v[:, :, :, 0].clone())
+            self.k[:, :, :, :-1] = self.k[:, :, :, 1:].clone()
+            self.v[:, :, :, :-1] = self.v[:, :, :, 1:].clone()
+            self.length -= 1
+        self.k[:, :, :, self.length] = k_new
+        self.v[:, :, :, self.length] = v_new
+        self.length += 1
+        return dropped
+
+    def pop(self, dropped) -> None:
+        """Undoes the last push, restoring the frame it dropped."""
+        self.length -= 1
+        if dropped is not None:
+            self.k[:, :, :, 1:] = self.k[:, :, :, :-1].clone()
+            self.v[:, :, :, 1:] = self.v[:, :, :, :-1].clone()
+            self.k[:, :, :, 0], self.v[:, :, :, 0] = dropped
+            self.length += 1
+
+
+class SpatialAttention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (S, N, d) -> (S, N, d): full attention among the N tokens of each frame."""
+        q, k, v = self.qkv(x).unflatten(-1, (3, self.heads, -1)).permute(2, 0, 3, 1, 4)
+        return self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2))
+
+
+class TemporalAttention(nn.Module):
+    def __init__(self, dim: int, heads: int, window: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        cos, sin = rotary_tables(window, dim // heads)
+        self.register_buffer("cos", cos, persistent=False)
+        self.register_buffer("sin", sin, persistent=False)
+
+    def split(self, x: torch.Tensor):
+        """x (R, T, d) -> q, k, v (R, H, T, hd)."""
+        return self.qkv(x).unflatten(-1, (3, self.heads, -1)).permute(2, 0, 3, 1, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (R, T, d) -> (R, T, d): causal attention along time, R = B*N positions."""
+        q, k, v = self.split(x)
+        T = x.shape[1]
+        cos, sin = self.cos[:T], self.sin[:T]
+        out = F.scaled_dot_product_attention(apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v, is_causal=True)
+        return self.proj(out.transpose(1, 2).flatten(2))
+
+    def forward_cached(self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor):
+        """x (R, 1, d): the new frame; past_k/v (R, H, t, hd) -> (out (R, 1, d), k_new, v_new (R, H, hd))."""
+        q, k_new, v_new = self.split(x)
+        k = torch.cat([past_k, k_new], dim=2)
+        v = torch.cat([past_v, v_new], dim=2)
+        t = k.shape[2]
+        q = apply_rotary(q, self.cos[t - 1 : t], self.sin[t - 1 : t])
+        k = apply_rotary(k, self.cos[:t], self.sin[:t])
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).flatten(2)), k_new[:, :, 0], v_new[:, :, 0]
+
+
+class STBlock(nn.Module):
+    def __init__(self, dim: int, heads: int, window: int, mlp_ratio: int = 4):
+        super().__init__()
+        self.norm_s = nn.LayerNorm(dim)
+        self.spatial = SpatialAttention(dim, heads)
+        self.norm_t = nn.LayerNorm(dim)
+        self.temporal = TemporalAttention(dim, heads, window)
+        self.norm_m = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(approximate="tanh"), nn.Linear(mlp_ratio * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, N, d) -> (B, T, N, d)."""
+        B, T, N, d = x.shape
+        x = x + self.spatial(self.norm_s(x).reshape(B * T, N, d)).reshape(B, T, N, d)
+        h = self.norm_t(x).transpose(1, 2).reshape(B * N, T, d)
+        x = x + self.temporal(h).reshape(B, N, T, d).transpose(1, 2)
+        return x + self.mlp(self.norm_m(x))
+
+    def forward_cached(self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor):
+        """x (B, N, d): one new frame -> (x (B, N, d), k_new, v_new (B*N, H, hd))."""
+        B, N, d = x.shape
+        x = x + self.spatial(self.norm_s(x))
+        h, k_new, v_new = self.temporal.forward_cached(self.norm_t(x).reshape(B * N, 1, d), past_k, past_v)
+        x = x + h.reshape(B, N, d)
+        return x + self.mlp(self.norm_m(x)), k_new, v_new

@@ -1,0 +1,49 @@
+"""MaskGIT parallel decoding. Takes a logits function and knows nothing of the network."""
+
+from collections.abc import Callable
+
+import torch
+
+from genie_play.mask_schedule import masked_counts
+
+
+def maskgit_decode(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    batch: int,
+    num_tokens: int,
+    mask_id: int,
+    steps: int,
+    temperature: float,
+    generator: torch.Generator | None = None,
+    device=None,
+) -> torch.Tensor:
+    """Fills a fully masked frame in `steps` steps. logits_fn: tokens (B, N) -> logits (B, N, V).
+
+    Each step samples every masked token, keeps the most confident ones, and re-masks the rest as the
+    cosine schedule says. temperature 0 means argmax. Returns tokens (B, N) int64.
+    """
+    if steps < 1:
+        raise ValueError(f"MaskGIT needs at least 1 step, got {steps}")
+    tokens = torch.full((batch, num_tokens), mask_id, dtype=torch.long, device=device)
+    for still_masked in masked_counts(num_tokens, steps):
+        masked = tokens == mask_id
+        logits = logits_fn(tokens).float()
+        sampled, confidence = sample_tokens(logits, temperature, generator)
+        confidence = torch.where(masked, confidence, torch.inf)  # tokens already fixed stay fixed
+        tokens = torch.where(masked, sampled, tokens)
+        if still_masked > 0:
+            remask = confidence.topk(still_masked, dim=1, largest=False).indices
+            tokens.scatter_(1, remask, mask_id)
+    return tokens
+
+
+def sample_tokens(logits: torch.Tensor, temperature: float, generator: torch.Generator | None):
+    """logits (B, N, V) -> (tokens (B, N) int64, log-probability of each sampled token (B, N))."""
+    logp = torch.log_softmax(logits, dim=-1)
+    if temperature <= 0:
+        conf, tokens = logp.max(dim=-1)
+        return tokens, conf
+    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
+    gumbel = -torch.log(-torch.log(u.clamp_min(1e-20)).clamp_min(1e-20))
+    tokens = (logits / temperature + gumbel).argmax(dim=-1)
+    return tokens, logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)

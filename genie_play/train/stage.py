@@ -1,0 +1,48 @@
+"""Entry point shared by the CLI and torchrun: build a stage's run from a preset and train it."""
+
+import dataclasses
+import os
+from pathlib import Path
+
+import torch
+
+from genie_play.device import resolve_device
+from genie_play.errors import GenieError
+from genie_play.train.distributed import init_distributed, local_device, shutdown
+from genie_play.train.loop import train
+from genie_play.train.presets import preset
+from genie_play.train.stages import dynamics_run, lam_run, tokenizer_run
+
+
+def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "cpu", max_steps: int | None = None,
+                batch_size: int | None = None, resume: bool = False, device: str = "auto",
+                tokenizer: Path | None = None, lam: Path | None = None, seed: int = 0, threads: int | None = None,
+                max_minutes: float | None = None, progress=None) -> dict:
+    try:
+        model_cfg, loop_cfg = preset(stage, preset_name)
+    except ValueError as e:
+        raise GenieError(str(e)) from None
+    changes = {k: v for k, v in {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes}.items() if v}
+    loop_cfg = dataclasses.replace(loop_cfg, **changes)
+    loop_cfg = dataclasses.replace(loop_cfg, warmup=min(loop_cfg.warmup, max(1, loop_cfg.max_steps // 10)))
+    torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    dev = local_device(resolve_device(device))
+    info = init_distributed(dev)
+    torch.manual_seed(seed + info.rank)
+    out_dir = Path(out_dir)
+    if stage == "tokenizer":
+        run = tokenizer_run(model_cfg, Path(data_dir), dev)
+    elif stage == "lam":
+        run = lam_run(model_cfg, Path(data_dir), dev)
+    elif stage == "dynamics":
+        tokenizer = Path(tokenizer or out_dir / "tokenizer.safetensors")
+        lam = Path(lam or out_dir / "lam.safetensors")
+        run = dynamics_run(model_cfg, Path(data_dir), dev, tokenizer, lam, out_dir, progress)
+    else:
+        raise GenieError(f"unknown stage {stage!r} (choose tokenizer, lam or dynamics)")
+    run.provenance.update(preset=preset_name, batch_size=loop_cfg.batch_size, max_steps=loop_cfg.max_steps,
+                          world_size=info.world_size, device=str(dev))
+    try:
+        return train(run, loop_cfg, out_dir, dev, info, resume=resume, progress=progress, seed=seed)
+    finally:
+        shutdown(info)

@@ -1,0 +1,146 @@
+"""The three training stages: data, loss and provenance for each; the loop in loop.py runs them."""
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genie_play.checkpoint import load_model
+from genie_play.data.datasets import ClipSampler, FrameSampler, Recording, TokenClipSampler
+from genie_play.models import Dynamics, LatentActionModel, Tokenizer
+from genie_play.models.convs import frames_to_input
+from genie_play.train.loop import Run
+from genie_play.train.presets import LAM_CLIP
+
+
+def psnr_from_mse(mse: torch.Tensor) -> float:
+    """mse of images in [-1, 1] -> PSNR in dB for the [0, 1] range."""
+    return float(10 * torch.log10(1.0 / (mse.detach().float() / 4).clamp_min(1e-10)))
+
+
+# --- tokenizer ---------------------------------------------------------------------------------
+def tokenizer_loss(model, frames: torch.Tensor):
+    """frames (B, H, W, 3) uint8."""
+    recon, _ = model(frames)
+    target = frames_to_input(frames)
+    mse = F.mse_loss(recon.float(), target)
+    return mse + 0.1 * F.l1_loss(recon.float(), target), {"psnr": psnr_from_mse(mse)}
+
+
+def tokenizer_run(config, data_dir: Path, device) -> Run:
+    sampler = FrameSampler(Recording(data_dir, "train"))
+    def next_batch(batch_size):
+        return torch.from_numpy(sampler.sample(batch_size)).to(device, non_blocking=True)
+
+    return Run("tokenizer", Tokenizer(config), tokenizer_loss, next_batch, sampler.reseed, {"data": str(data_dir)})
+    return run
+
+
+# --- latent action model ------------------------------------------------------------------------
+def lam_loss(model, clips: torch.Tensor):
+    """clips (B, T, H, W, 3) uint8. Reconstruction of frame t+1 plus a term that keeps each code bit balanced
+    across the batch, so all 8 codes stay in use."""
+    pred, z, actions = model(clips)
+    target = frames_to_input(clips[:, 1:])
+    mse = F.mse_loss(pred.float(), target)
+    balance = torch.tanh(z.float()).flatten(0, 1).mean(0).pow(2).mean()
+    usage = torch.bincount(actions.flatten(), minlength=8).float() / actions.numel()
+    metrics = {"psnr": psnr_from_mse(mse), "codes_used": int((usage > 0.02).sum()), "balance": float(balance)}
+    return mse + 0.1 * balance, metrics
+
+
+def lam_run(config, data_dir: Path, device) -> Run:
+    sampler = ClipSampler(Recording(data_dir, "train"), LAM_CLIP)
+    def next_batch(batch_size):
+        return torch.from_numpy(sampler.sample(batch_size)).to(device, non_blocking=True)
+
+    return Run("lam", LatentActionModel(config), lam_loss, next_batch, sampler.reseed, {"data": str(data_dir)})
+    return run
+
+
+# --- dynamics ---------------------------------------------------------------------------------
+def mask_for_training(tokens: torch.Tensor, mask_id: int, generator: torch.Generator | None = None):
+    """tokens (B, T, N) -> (masked tokens, target mask (B, T, N) bool).
+
+    A random cut c in [1, T): frames before c stay clean (as at play time, when the past is known);
+    each frame from c on is masked at its own rate drawn from U[0.5, 1], as in Genie."""
+    B, T, N = tokens.shape
+    dev = tokens.device
+    cut = torch.randint(1, T, (B, 1), device=dev, generator=generator)
+    rate = 0.5 + 0.5 * torch.rand(B, T, 1, device=dev, generator=generator)
+    target_frame = torch.arange(T, device=dev)[None, :] >= cut  # (B, T)
+    mask = (torch.rand(B, T, N, device=dev, generator=generator) < rate) & target_frame[..., None]
+    return torch.where(mask, torch.full_like(tokens, mask_id), tokens), mask
+
+
+def dynamics_loss(model, batch):
+    tokens, actions = batch  # (B, T, N) int64, (B, T-1) int64
+    mask_id = (model.module if hasattr(model, "module") else model).config.mask_id
+    inputs, mask = mask_for_training(tokens, mask_id)
+    logits = model(inputs, actions)
+    loss = F.cross_entropy(logits[mask].float(), tokens[mask])
+    acc = (logits[mask].argmax(-1) == tokens[mask]).float().mean()
+    return loss, {"masked_acc": float(acc)}
+
+
+@torch.no_grad()
+def pretokenize(recording: Recording, tokenizer: Tokenizer, lam: LatentActionModel, device, batch: int = 256,
+                progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame's tokens (E, S, N) int16 and the LAM's action from each frame to the next (E, S) int8."""
+    frames = recording.frames  # (E, S, H, W, 3)
+    E, S = frames.shape[:2]
+    flat = frames.reshape(E * S, *frames.shape[2:])
+    tokens = np.empty((E * S, tokenizer.config.grid ** 2), np.int16)
+    actions = np.zeros((E, S), np.int8)
+    for i in range(0, E * S, batch):
+        tokens[i : i + batch] = tokenizer.encode(torch.from_numpy(flat[i : i + batch]).to(device)).cpu().numpy()
+        if progress:
+            progress(i + batch, 2 * E * S)
+    for e in range(E):
+        clip = torch.from_numpy(frames[e : e + 1]).to(device)  # (1, S, H, W, 3)
+        actions[e, :-1] = lam.infer_actions(clip)[0].cpu().numpy()
+        if progress:
+            progress(E * S + (e + 1) * S, 2 * E * S)
+    return tokens.reshape(E, S, -1), actions
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def load_token_cache(data_dir: Path, tokenizer_path: Path, lam_path: Path, out_dir: Path, device, progress=None):
+    """Tokens and LAM actions of the training split, computed once and cached in out_dir."""
+    cache = Path(out_dir) / f"tokens-{file_digest(tokenizer_path)}-{file_digest(lam_path)}.npz"
+    recording = Recording(data_dir, "train")
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return z["tokens"], z["actions"], recording.arrays["first"]
+    tokenizer = load_model(tokenizer_path, "tokenizer", device)
+    lam = load_model(lam_path, "lam", device)
+    tokens, actions = pretokenize(recording, tokenizer, lam, device, progress=progress)
+    from genie_play.atomic import atomic_path
+
+    with atomic_path(cache, suffix=".npz") as tmp:
+        np.savez(tmp, tokens=tokens, actions=actions)
+    return tokens, actions, recording.arrays["first"]
+
+
+def dynamics_run(config, data_dir: Path, device, tokenizer_path: Path, lam_path: Path, out_dir: Path,
+                 progress=None) -> Run:
+    """Trains on tokens and LAM actions pre-computed once with the frozen tokenizer and LAM."""
+    tok_cfg = load_model(tokenizer_path, "tokenizer").config
+    lam_cfg = load_model(lam_path, "lam").config
+    config = dataclasses.replace(config, vocab_size=tok_cfg.vocab_size, tokens_per_frame=tok_cfg.grid ** 2,
+                                 num_actions=lam_cfg.num_actions)
+    tokens, actions, first = load_token_cache(data_dir, tokenizer_path, lam_path, out_dir, device, progress)
+    sampler = TokenClipSampler(tokens, actions, first, config.window)
+    def next_batch(batch_size):
+        t, a = sampler.sample(batch_size)
+        return torch.from_numpy(t).to(device), torch.from_numpy(a).to(device)
+
+    prov = {"data": str(data_dir), "tokenizer": file_digest(tokenizer_path), "lam": file_digest(lam_path)}
+    return Run("dynamics", Dynamics(config), dynamics_loss, next_batch, sampler.reseed, prov)
+    return run

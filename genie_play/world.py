@@ -1,0 +1,169 @@
+"""The generation engine as an environment: reset(prompt image) -> frame, step(latent action) -> frame.
+
+The world owns the KV cache of the last `window` frames, so memory stays flat however long a session runs.
+Several worlds step together when the world is built with batch > 1.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genie_play.checkpoint import describe, load_model
+from genie_play.device import resolve_device
+from genie_play.errors import CheckpointError, GenieError
+from genie_play.models import Dynamics, LatentActionModel, Tokenizer
+from genie_play.sampling import maskgit_decode
+
+BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_MASKGIT_STEPS = 4
+
+
+@dataclass
+class _Step:
+    """What one step changed, kept so undo() restores it exactly."""
+
+    frames: np.ndarray  # (B, H, W, 3) uint8 before the step
+    dropped: tuple | None  # KV cache frame dropped by the step's push
+
+
+class World:
+    def __init__(self, tokenizer: Tokenizer, dynamics: Dynamics, lam: LatentActionModel | None = None,
+                 seed: int = 0, batch: int = 1, temperature: float = DEFAULT_TEMPERATURE,
+                 maskgit_steps: int = DEFAULT_MASKGIT_STEPS, weights_id: str = "custom",
+                 code_labels: list[str] | None = None, undo_depth: int = 64):
+        check_compatible(tokenizer, dynamics, lam)
+        self.tokenizer, self.dynamics, self.lam = tokenizer.eval(), dynamics.eval(), lam.eval() if lam else None
+        self.device = dynamics.pos_emb.device
+        self.batch, self.seed = batch, seed
+        self.temperature, self.maskgit_steps = temperature, maskgit_steps
+        self.weights_id, self.code_labels = weights_id, code_labels
+        self.num_actions = dynamics.config.num_actions
+        self.image_size = tokenizer.config.image_size
+        self.undo_depth = undo_depth
+        self.generator = torch.Generator(self.device)
+        self.cache = None
+        self.frames = None  # (B, H, W, 3) uint8
+        self.prompt = None
+        self.history: list[_Step] = []
+        self.step_count = 0
+
+    # --- environment interface -------------------------------------------------------------
+    @property
+    def frame(self) -> np.ndarray:
+        """The current frame of world 0: (H, W, 3) uint8."""
+        return self.frames[0]
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self.history)
+
+    @torch.no_grad()
+    def reset(self, image=None) -> np.ndarray:
+        """Starts from a prompt: a path, PIL image or array of any size/mode (or a list, one per world).
+        None restarts from the last prompt. Returns the first frame (H, W, 3) uint8 of world 0."""
+        if image is not None:
+            self.prompt = self._prompt_frames(image)
+        if self.prompt is None:
+            raise GenieError("reset() needs a prompt image the first time")
+        self.generator.manual_seed(self.seed)
+        self.cache = self.dynamics.new_cache(self.batch, self.device)
+        tokens = self.tokenizer.encode(torch.from_numpy(self.prompt).to(self.device))  # (B, N)
+        no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
+        self.dynamics.push_frame(tokens, no_action, self.cache)
+        self.frames = self.tokenizer.decode(tokens).cpu().numpy()
+        self.history.clear()
+        self.step_count = 0
+        return self.frame
+
+    def step(self, action: int) -> np.ndarray:
+        """One generated frame for latent action `action` in [0, num_actions): (H, W, 3) uint8 (world 0)."""
+        return self.step_batch([action] * self.batch)[0]
+
+    @torch.no_grad()
+    def step_batch(self, actions) -> np.ndarray:
+        """actions: one per world -> frames (B, H, W, 3) uint8."""
+        if self.cache is None:
+            raise GenieError("step() before reset(): give the world a prompt image first")
+        actions = torch.as_tensor(np.asarray(actions, dtype=np.int64), device=self.device).reshape(-1)
+        if actions.numel() != self.batch:
+            raise GenieError(f"step_batch needs {self.batch} actions, got {actions.numel()}")
+        if int(actions.min()) < 0 or int(actions.max()) >= self.num_actions:
+            raise GenieError(f"latent action must be in [0, {self.num_actions}), got {actions.tolist()}")
+        tokens = self.sample_tokens(actions)
+        dropped = self.dynamics.push_frame(tokens, actions, self.cache)
+        self.history.append(_Step(self.frames, dropped))
+        if len(self.history) > self.undo_depth:
+            self.history.pop(0)
+        self.frames = self.tokenizer.decode(tokens).cpu().numpy()
+        self.step_count += 1
+        return self.frames
+
+    def undo(self) -> np.ndarray:
+        """Back one step, restoring the previous frame and memory exactly; no-op at the start."""
+        if self.history:
+            last = self.history.pop()
+            self.cache.pop(last.dropped)
+            self.frames = last.frames
+            self.step_count -= 1
+        return self.frame
+
+    # --- internals ---------------------------------------------------------------------------
+    def sample_tokens(self, actions: torch.Tensor) -> torch.Tensor:
+        """actions (B,) int64 -> tokens of the next frame (B, N) int64."""
+        c = self.dynamics.config
+        return maskgit_decode(
+            lambda tokens: self.dynamics.frame_logits(tokens, actions, self.cache),
+            self.batch, c.tokens_per_frame, c.mask_id, self.maskgit_steps, self.temperature,
+            self.generator, self.device,
+        )
+
+    def _prompt_frames(self, image) -> np.ndarray:
+        from genie_play.images import load_image
+
+        images = image if isinstance(image, (list, tuple)) else [image] * self.batch
+        if len(images) != self.batch:
+            raise GenieError(f"reset needs 1 or {self.batch} prompt images, got {len(images)}")
+        return np.stack([load_image(im, self.image_size) for im in images])  # (B, H, W, 3)
+
+
+def check_compatible(tokenizer: Tokenizer, dynamics: Dynamics, lam: LatentActionModel | None) -> None:
+    t, d = tokenizer.config, dynamics.config
+    if t.vocab_size != d.vocab_size:
+        raise CheckpointError(f"tokenizer and dynamics don't fit together: vocabularies {t.vocab_size} vs {d.vocab_size}")
+    if t.grid * t.grid != d.tokens_per_frame:
+        raise CheckpointError(f"tokenizer and dynamics don't fit together: {t.grid * t.grid} vs {d.tokens_per_frame} tokens a frame")
+    if lam is not None and lam.config.num_actions != d.num_actions:
+        raise CheckpointError(f"LAM and dynamics don't fit together: {lam.config.num_actions} vs {d.num_actions} latent actions")
+    if lam is not None and lam.config.image_size != t.image_size:
+        raise CheckpointError(f"LAM and tokenizer don't fit together: images {lam.config.image_size} vs {t.image_size}")
+
+
+def weights_files(weights_dir: str | Path) -> dict[str, Path]:
+    root = Path(weights_dir)
+    if not root.is_dir():
+        raise CheckpointError(f"{root}: weights folder not found")
+    files = {kind: root / f"{kind}.safetensors" for kind in ("tokenizer", "lam", "dynamics")}
+    for kind in ("tokenizer", "dynamics"):
+        if not files[kind].exists():
+            raise CheckpointError(f"{files[kind]}: checkpoint file not found (a weights folder needs tokenizer and dynamics)")
+    return files
+
+
+def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed: int = 0, batch: int = 1,
+               with_lam: bool = True, **kwargs) -> World:
+    """Loads tokenizer, dynamics (and LAM when present) from a weights folder (default: bundled weights/)."""
+    files = weights_files(weights_dir or BUNDLED_WEIGHTS)
+    dev = resolve_device(device)
+    tokenizer = load_model(files["tokenizer"], "tokenizer", dev)
+    dynamics = load_model(files["dynamics"], "dynamics", dev)
+    lam = load_model(files["lam"], "lam", dev) if with_lam and files["lam"].exists() else None
+    play = describe(files["dynamics"])["provenance"].get("play", {})
+    kwargs.setdefault("temperature", play.get("temperature", DEFAULT_TEMPERATURE))
+    kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
+    kwargs.setdefault("code_labels", play.get("code_labels"))
+    digest = hashlib.sha256(files["dynamics"].read_bytes()).hexdigest()[:12]
+    return World(tokenizer, dynamics, lam, seed=seed, batch=batch, weights_id=digest, **kwargs)

@@ -1,0 +1,88 @@
+"""A deterministic stand-in for genie_play.world.World: each code scrolls the scene by a known
+amount and stamps the code into the top-left pixel. Same interface, no model, instant."""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from genie_play.errors import ImageError
+
+# Scene shift (dx, dy) per code, in pixels: + = scene moves right / down.
+SCENE_SHIFTS = [(3, 0), (-3, 0), (0, 3), (0, -3), (3, 3), (-3, 3), (0, 0), (0, 0)]
+# What label_codes should call them (the camera follows the player, so x flips).
+EXPECTED_LABELS = ["left", "right", "jump", "down", "jump-left", "jump-right", "still", "still"]
+
+
+def texture(seed: int = 0, size: int = 64) -> np.ndarray:
+    """A random blocky texture: (size, size, 3) uint8, easy to phase-correlate."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (size // 4, size // 4, 3), dtype=np.uint8)
+    return np.repeat(np.repeat(blocks, 4, axis=0), 4, axis=1)
+
+
+class FakeWorld:
+    num_actions = 8
+    image_size = 64
+
+    def __init__(self, weights_id: str = "fake-weights", code_labels: list[str] | None = None,
+                 step_delay_s: float = 0.0):
+        self.weights_id = weights_id
+        self.code_labels = code_labels
+        self.temperature = 1.0
+        self.maskgit_steps = 4
+        self.step_delay_s = step_delay_s
+        self.history: list[np.ndarray] = []
+        self.actions: list[int] = []    # every code stepped, in order (undo does not remove it)
+        self.resets: list[np.ndarray] = []  # every prompt frame reset to
+
+    @property
+    def frame(self) -> np.ndarray:
+        return self.history[-1].copy()
+
+    @property
+    def step_count(self) -> int:
+        return len(self.history) - 1
+
+    @property
+    def can_undo(self) -> bool:
+        return len(self.history) > 1
+
+    def reset(self, image) -> np.ndarray:
+        first = self._load(image)
+        self.history = [first]
+        self.resets.append(first.copy())
+        return self.frame
+
+    def step(self, action: int) -> np.ndarray:
+        if not 0 <= action < self.num_actions:
+            raise ValueError(f"action {action} out of range")
+        if self.step_delay_s:
+            import time
+            time.sleep(self.step_delay_s)
+        dx, dy = SCENE_SHIFTS[action]
+        frame = np.roll(self.history[-1], (dy, dx), axis=(0, 1))
+        frame[0, 0] = (action * 30, 255 - action * 30, 7)
+        self.history.append(frame)
+        self.actions.append(action)
+        return self.frame
+
+    def undo(self) -> np.ndarray:
+        if self.can_undo:
+            self.history.pop()
+        return self.frame
+
+    def _load(self, image) -> np.ndarray:
+        """path | PIL.Image | array -> (64, 64, 3) uint8, nearest resize; ImageError when bad."""
+        if isinstance(image, (str, Path)):
+            try:
+                with Image.open(image) as opened:
+                    image = opened.convert("RGB")
+            except (OSError, UnidentifiedImageError) as error:
+                raise ImageError(f"{image}: not a readable image ({type(error).__name__})") from None
+        if isinstance(image, Image.Image):
+            image = np.asarray(image.convert("RGB"))
+        array = np.asarray(image, dtype=np.uint8)[..., :3]
+        if array.shape[:2] != (self.image_size, self.image_size):
+            array = np.asarray(Image.fromarray(array).resize((self.image_size,) * 2, Image.NEAREST))
+        return array.copy()
