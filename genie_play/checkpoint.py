@@ -72,13 +72,20 @@ def read_header(path: str | Path) -> dict:
             raise CheckpointError(f"{path}: not a safetensors file (unreadable header)") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: not a safetensors file (header is not a JSON object)")
-    end = max((info["data_offsets"][1] for k, info in header.items() if k != "__metadata__" and isinstance(info, dict)), default=0)
+    try:
+        end = max((int(info["data_offsets"][1]) for k, info in header.items() if k != "__metadata__"), default=0)
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise CheckpointError(f"{path}: not a safetensors file (malformed tensor entries in the header)") from None
     if n + 8 + end > size:
         raise CheckpointError(f"{path}: truncated (tensors need {n + 8 + end} bytes, file has {size})")
     meta = header.get("__metadata__") or {}
-    if meta.get("format") != "genie_play":
+    if not isinstance(meta, dict) or meta.get("format") != "genie_play":
         raise CheckpointError(f"{path}: a safetensors file, but not a genie_play checkpoint (no genie_play metadata)")
-    if int(meta.get("format_version", "0")) > FORMAT_VERSION:
+    try:
+        version = int(meta.get("format_version", "0"))
+    except (TypeError, ValueError):
+        raise CheckpointError(f"{path}: unreadable checkpoint format version {meta.get('format_version')!r}") from None
+    if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format version {meta['format_version']} is newer than this genie_play supports ({FORMAT_VERSION})")
     return meta
 
@@ -86,7 +93,15 @@ def read_header(path: str | Path) -> dict:
 def describe(path: str | Path) -> dict:
     """Kind, config and provenance of a checkpoint, without building the model."""
     meta = read_header(path)
-    return {"kind": meta["kind"], "config": json.loads(meta["config"]), "provenance": json.loads(meta.get("provenance", "{}"))}
+    if "kind" not in meta or "config" not in meta:
+        raise CheckpointError(f"{path}: genie_play metadata lacks the model kind or config")
+    try:
+        config, provenance = json.loads(meta["config"]), json.loads(meta.get("provenance", "{}"))
+    except (TypeError, json.JSONDecodeError):
+        raise CheckpointError(f"{path}: unreadable config or provenance in the metadata") from None
+    if not isinstance(config, dict) or not isinstance(provenance, dict):
+        raise CheckpointError(f"{path}: config and provenance in the metadata must be JSON objects")
+    return {"kind": meta["kind"], "config": config, "provenance": provenance}
 
 
 def build_config(kind: str, config: dict, path: Path):
@@ -113,7 +128,11 @@ def load_model(path: str | Path, kind: str | None = None, device="cpu", with_ext
     info = describe(path)
     if kind is not None and info["kind"] != kind:
         raise CheckpointError(f"{path}: is a {info['kind']} checkpoint, expected a {kind}")
-    model = MODEL_KINDS[info["kind"]][0](build_config(info["kind"], info["config"], path))
+    config = build_config(info["kind"], info["config"], path)
+    try:
+        model = MODEL_KINDS[info["kind"]][0](config)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: invalid {info['kind']} config ({' '.join(str(e).split())})") from None
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
@@ -139,3 +158,9 @@ def load_model(path: str | Path, kind: str | None = None, device="cpu", with_ext
 
 def count_parameters(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def export_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16) -> None:
+    """A play/ship copy: weights only (no optimizer state), floating tensors stored as `dtype`."""
+    model, provenance, _ = load_model(src, with_extra=True)
+    save_checkpoint(dst, model, provenance, dtype=dtype)

@@ -113,11 +113,86 @@ def train_cmd(
     typer.echo("final: " + json.dumps(metrics))
 
 
-def register_app_commands() -> None:
-    try:
-        from genie_play.app.commands import register
-    except ImportError:
+@app.command("eval")
+@user_errors
+def eval_cmd(
+    weights: Path = typer.Option(None, help="weights folder (default: the bundled weights/)"),
+    data: Path = typer.Option(..., help="folder written by `genie-play collect` (uses its test split)"),
+    out: Path = typer.Option(Path("report.json"), help="report path; the grid and plot PNGs go beside it"),
+    clips: int = typer.Option(64, help="held-out clips"),
+    length: int = typer.Option(16, help="frames a clip (t = 0 is the prompt)"),
+    batch: int = typer.Option(32, help="clips generated together"),
+    split: str = typer.Option("test", help="which split of --data"),
+    temperature: float = typer.Option(None, help="sampling temperature (default: the weights' setting)"),
+    maskgit_steps: int = typer.Option(None, help="MaskGIT steps (default: the weights' setting)"),
+    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    seed: int = 0,
+):
+    """Held-out metrics of GUIDE §3: tokenizer PSNR/SSIM, rollout PSNR, ΔtPSNR, action NMI, code usage."""
+    from genie_play.evaluate import EvalSettings, evaluate, write_report
+
+    settings = EvalSettings(clips, length, min(batch, clips), seed, temperature, maskgit_steps, split)
+    bar, update = progress_bar("eval")
+    with bar:
+        report, arrays = evaluate(weights, data, settings, device, update)
+    paths = write_report(report, arrays, out)
+    for key in ("clips", "tokenizer_psnr", "tokenizer_ssim", "rollout_psnr_t4", "copy_psnr_t4", "delta_psnr_t4", "action_nmi"):
+        typer.echo(f"{key}: {report[key]:.4g}" if isinstance(report[key], float) else f"{key}: {report[key]}")
+    typer.echo("code_usage: " + " ".join(f"{u:.3f}" for u in report["code_usage"]))
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+@app.command()
+@user_errors
+def export(
+    src: Path = typer.Argument(..., help="training output folder"),
+    dst: Path = typer.Argument(..., help="weights folder to write"),
+    dtype: str = typer.Option("float16", help="float16, bfloat16 or float32"),
+    overwrite: bool = typer.Option(False, help="replace checkpoints already in DST"),
+):
+    """Copy trained checkpoints into a weights folder: weights only, stored small."""
+    import torch
+
+    from genie_play.checkpoint import export_checkpoint
+
+    if dtype not in ("float16", "bfloat16", "float32"):
+        raise GenieError(f"--dtype {dtype}: choose float16, bfloat16 or float32")
+    for kind in ("tokenizer", "lam", "dynamics"):
+        source, target = src / f"{kind}.safetensors", dst / f"{kind}.safetensors"
+        if not source.exists():
+            typer.echo(f"skip {kind}: {source} not found")
+            continue
+        if target.exists() and not overwrite:
+            raise GenieError(f"{target}: exists already (pass --overwrite to replace it)")
+        export_checkpoint(source, target, getattr(torch, dtype))
+        typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
+@user_errors
+def bench(
+    weights: Path = typer.Option(None, help="weights folder (default: the bundled weights/)"),
+    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    steps: int = typer.Option(100, help="timed interactive steps"),
+    maskgit_steps: int = typer.Option(None, help="MaskGIT steps (default: the weights' setting)"),
+    batches: str = typer.Option("1,8,64", help="batch sizes for throughput"),
+    json_out: bool = typer.Option(False, "--json", help="print JSON only"),
+):
+    """Latency of one interactive step (p50/p95), batched frames/s, memory, FLOPs and the FLOP floor."""
+    from genie_play.bench import run_benchmark
+
+    kwargs = {"maskgit_steps": maskgit_steps} if maskgit_steps else {}
+    result = run_benchmark(weights, device, steps, batches=tuple(int(b) for b in batches.split(",")), **kwargs)
+    if json_out:
+        typer.echo(json.dumps(result, indent=2))
         return
+    for key, value in result.items():
+        typer.echo(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
+
+
+def register_app_commands() -> None:
+    from genie_play.app.commands import register
+
     register(app)
 
 

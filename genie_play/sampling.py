@@ -44,6 +44,6 @@ def sample_tokens(logits: torch.Tensor, temperature: float, generator: torch.Gen
         conf, tokens = logp.max(dim=-1)
         return tokens, conf
     u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
-    gumbel = -torch.log(-torch.log(u.clamp_min(1e-20)).clamp_min(1e-20))
+    gumbel = -torch.log((-torch.log(u.clamp_min(1e-20))).clamp_min(1e-20))  # -log(u) > 0 before the clamp
     tokens = (logits / temperature + gumbel).argmax(dim=-1)
     return tokens, logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)

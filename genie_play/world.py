@@ -5,6 +5,7 @@ Several worlds step together when the world is built with batch > 1.
 """
 
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class World:
         self.prompt = None
         self.history: list[_Step] = []
         self.step_count = 0
+        self.last_timing = {}
 
     # --- environment interface -------------------------------------------------------------
     @property
@@ -93,13 +95,17 @@ class World:
             raise GenieError(f"step_batch needs {self.batch} actions, got {actions.numel()}")
         if int(actions.min()) < 0 or int(actions.max()) >= self.num_actions:
             raise GenieError(f"latent action must be in [0, {self.num_actions}), got {actions.tolist()}")
+        t0 = time.perf_counter()
         tokens = self.sample_tokens(actions)
         dropped = self.dynamics.push_frame(tokens, actions, self.cache)
+        self._sync()
+        t1 = time.perf_counter()
         self.history.append(_Step(self.frames, dropped))
         if len(self.history) > self.undo_depth:
             self.history.pop(0)
         self.frames = self.tokenizer.decode(tokens).cpu().numpy()
         self.step_count += 1
+        self.last_timing = {"dynamics_ms": (t1 - t0) * 1000, "decode_ms": (time.perf_counter() - t1) * 1000}
         return self.frames
 
     def undo(self) -> np.ndarray:
@@ -112,6 +118,10 @@ class World:
         return self.frame
 
     # --- internals ---------------------------------------------------------------------------
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     def sample_tokens(self, actions: torch.Tensor) -> torch.Tensor:
         """actions (B,) int64 -> tokens of the next frame (B, N) int64."""
         c = self.dynamics.config

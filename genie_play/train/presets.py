@@ -8,17 +8,17 @@ PRESETS = {
     "tokenizer": {
         "tiny": (TokenizerConfig(channels=16, latent_channels=16, depth=1, levels=[4, 4]), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
         "cpu": (TokenizerConfig(channels=96, latent_channels=192, depth=2), LoopConfig(max_steps=6000, batch_size=32, lr=1e-3, warmup=200)),
-        "gpu": (TokenizerConfig(channels=96, latent_channels=192, depth=2), LoopConfig(max_steps=8000, batch_size=128, lr=1e-3, warmup=300, checkpoint_every=1000)),
+        "gpu": (TokenizerConfig(channels=96, latent_channels=192, depth=2), LoopConfig(max_steps=8000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
     },
     "lam": {
         "tiny": (LAMConfig(channels=16, depth=1), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
         "cpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=4000, batch_size=32, lr=1e-3, warmup=200)),
-        "gpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=6000, batch_size=128, lr=1e-3, warmup=300, checkpoint_every=1000)),
+        "gpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=6000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
     },
     "dynamics": {
         "tiny": (DynamicsConfig(dim=32, heads=2, layers=1, window=4), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
         "cpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=6000, batch_size=16, lr=6e-4, warmup=200)),
-        "gpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=10000, batch_size=64, lr=6e-4, warmup=300, checkpoint_every=1000)),
+        "gpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=10000, batch_size=128, lr=6e-4, warmup=300, checkpoint_every=1000)),
     },
 }
 

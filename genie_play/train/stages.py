@@ -48,7 +48,7 @@ def lam_loss(model, clips: torch.Tensor):
     mse = F.mse_loss(pred.float(), target)
     balance = torch.tanh(z.float()).flatten(0, 1).mean(0).pow(2).mean()
     usage = torch.bincount(actions.flatten(), minlength=8).float() / actions.numel()
-    metrics = {"psnr": psnr_from_mse(mse), "codes_used": int((usage > 0.02).sum()), "balance": float(balance)}
+    metrics = {"psnr": psnr_from_mse(mse), "codes_used": int((usage > 0.02).sum()), "balance": float(balance.detach())}
     return mse + 0.1 * balance, metrics
 
 

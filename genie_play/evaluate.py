@@ -1,0 +1,151 @@
+"""Held-out evaluation of a weights folder (GUIDE §3): tokenizer PSNR/SSIM, rollout PSNR with LAM-inferred
+actions, ΔtPSNR against random actions, copy-the-first-frame floor, LAM/true-action NMI and code usage.
+Writes report.json, a PNG grid (real rows vs generated rows) and a PNG plot of PSNR against t."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from genie_play.atomic import atomic_path, write_text_atomic
+from genie_play.data.collect import EFFECT_OF_ACTION
+from genie_play.data.datasets import ClipSampler, Recording
+from genie_play.errors import GenieError
+from genie_play.metrics import normalized_mutual_info, psnr, ssim
+from genie_play.world import World, load_world
+
+
+@dataclass
+class EvalSettings:
+    clips: int = 64
+    length: int = 16  # frames a clip: t = 0 is the prompt, t = 1..length-1 are generated
+    batch: int = 32
+    seed: int = 0
+    temperature: float | None = None  # None: the weights' own play setting
+    maskgit_steps: int | None = None
+    split: str = "test"
+
+
+def rollout(world: World, clips: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """Starts each world from the clip's first real frame and generates the rest with `actions`.
+    clips (B, T, H, W, 3) uint8, actions (B, T-1) int64 -> generated (B, T-1, H, W, 3) uint8."""
+    world.reset(list(clips[:, 0]))
+    return np.stack([world.step_batch(actions[:, t]) for t in range(actions.shape[1])], axis=1)
+
+
+def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: EvalSettings = EvalSettings(),
+             device: str = "auto", progress=None) -> tuple[dict, dict]:
+    """-> (report, arrays for the figures)."""
+    if settings.length < 5:
+        raise GenieError(f"evaluation clips need at least 5 frames (t = 4 is reported), got {settings.length}")
+    sampler = ClipSampler(Recording(data_dir, settings.split), settings.length, seed=settings.seed)
+    e, s = sampler.index(settings.clips)
+    clips = sampler.recording.frames[e, s]  # (C, T, H, W, 3)
+    true_actions = sampler.recording.arrays["actions"][e, s[:, :-1]]  # (C, T-1)
+    world = load_world(weights_dir, device=device, seed=settings.seed, batch=settings.batch)
+    if world.lam is None:
+        raise GenieError(f"{weights_dir}: evaluation needs lam.safetensors beside the tokenizer and dynamics")
+    if settings.temperature is not None:
+        world.temperature = settings.temperature
+    if settings.maskgit_steps is not None:
+        world.maskgit_steps = settings.maskgit_steps
+    rng = np.random.default_rng(settings.seed)
+    dev = world.device
+    parts = {"lam_actions": [], "recon": [], "gen": [], "gen_random": []}
+    n = len(clips) - len(clips) % settings.batch
+    if n == 0:
+        raise GenieError(f"{data_dir}: need at least {settings.batch} test clips, found {len(clips)}")
+    clips, true_actions = clips[:n], true_actions[:n]
+    for i in range(0, n, settings.batch):
+        chunk = clips[i : i + settings.batch]
+        with torch.no_grad():
+            t = torch.from_numpy(chunk).to(dev)
+            lam_actions = world.lam.infer_actions(t).cpu().numpy()
+            parts["recon"].append(world.tokenizer.decode(world.tokenizer.encode(t)).cpu().numpy())
+        parts["lam_actions"].append(lam_actions)
+        parts["gen"].append(rollout(world, chunk, lam_actions))
+        random_actions = rng.integers(0, world.num_actions, lam_actions.shape)
+        parts["gen_random"].append(rollout(world, chunk, random_actions))
+        if progress:
+            progress(i + settings.batch, n)
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    arrays["clips"] = clips
+    report = build_report(clips, true_actions, arrays, world)
+    return report, arrays
+
+
+def build_report(clips, true_actions, arrays, world: World) -> dict:
+    real = clips[:, 1:]
+    rollout_psnr = psnr(real, arrays["gen"]).mean(0)  # (T-1,)
+    random_psnr = psnr(real, arrays["gen_random"]).mean(0)
+    copy_psnr = psnr(real, np.broadcast_to(clips[:, :1], real.shape)).mean(0)
+    flat_real = clips.reshape(-1, *clips.shape[2:])
+    lam_actions = arrays["lam_actions"].ravel()
+    usage = np.bincount(lam_actions, minlength=world.num_actions) / lam_actions.size
+    return {
+        "clips": int(len(clips)),
+        "tokenizer_psnr": float(psnr(flat_real, arrays["recon"].reshape(flat_real.shape)).mean()),
+        "tokenizer_ssim": float(ssim(flat_real, arrays["recon"].reshape(flat_real.shape)).mean()),
+        "rollout_psnr": [float(x) for x in rollout_psnr],
+        "rollout_psnr_t4": float(rollout_psnr[3]),
+        "rollout_psnr_mean": float(rollout_psnr.mean()),
+        "random_action_psnr": [float(x) for x in random_psnr],
+        "delta_psnr_t4": float(rollout_psnr[3] - random_psnr[3]),
+        "delta_psnr_t1": float(rollout_psnr[0] - random_psnr[0]),
+        "copy_psnr": [float(x) for x in copy_psnr],
+        "copy_psnr_t4": float(copy_psnr[3]),
+        "action_nmi": normalized_mutual_info(lam_actions, EFFECT_OF_ACTION[true_actions.ravel()]),
+        "code_usage": [float(x) for x in usage],
+        "temperature": world.temperature,
+        "maskgit_steps": world.maskgit_steps,
+    }
+
+
+def write_report(report: dict, arrays: dict, out_path: str | Path, grid_clips: int = 4) -> list[Path]:
+    """report.json plus <stem>_grid.png and <stem>_psnr.png beside it. Returns the paths written."""
+    out_path = Path(out_path)
+    write_text_atomic(out_path, json.dumps(report, indent=2))
+    grid_path = out_path.with_name(out_path.stem + "_grid.png")
+    plot_path = out_path.with_name(out_path.stem + "_psnr.png")
+    save_png(grid_path, comparison_grid(arrays["clips"][:grid_clips], arrays["gen"][:grid_clips]))
+    save_png(plot_path, psnr_plot(report))
+    return [out_path, grid_path, plot_path]
+
+
+def comparison_grid(clips: np.ndarray, generated: np.ndarray) -> np.ndarray:
+    """clips (C, T, H, W, 3), generated (C, T-1, H, W, 3) -> one image: per clip a real row over a generated row."""
+    rows = []
+    for real, gen in zip(clips, generated):
+        rows.append(np.concatenate(list(real), axis=1))
+        rows.append(np.concatenate([real[0]] + list(gen), axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def psnr_plot(report: dict, size=(480, 320)) -> np.ndarray:
+    """A line plot of PSNR against t: LAM actions, random actions, copy of the first frame."""
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    series = {"LAM actions": (report["rollout_psnr"], (200, 40, 40)), "random actions": (report["random_action_psnr"], (40, 40, 200)),
+              "copy frame 0": (report["copy_psnr"], (120, 120, 120))}
+    values = [v for s, _ in series.values() for v in s]
+    lo, hi = np.floor(min(values)) - 1, np.ceil(max(values)) + 1
+    w, h, m = size[0], size[1], 40
+    n = len(report["rollout_psnr"])
+    draw.rectangle([m, 10, w - 10, h - m], outline="black")
+    draw.text((m, h - m + 8), "t = 1", fill="black")
+    draw.text((w - 60, h - m + 8), f"t = {n}", fill="black")
+    draw.text((4, 10), f"{hi:.0f} dB", fill="black")
+    draw.text((4, h - m - 10), f"{lo:.0f} dB", fill="black")
+    for j, (name, (ys, colour)) in enumerate(series.items()):
+        pts = [(m + (w - 10 - m) * i / max(1, n - 1), h - m - (h - m - 10) * (y - lo) / (hi - lo)) for i, y in enumerate(ys)]
+        draw.line(pts, fill=colour, width=2)
+        draw.text((m + 10, 16 + 14 * j), name, fill=colour)
+    return np.asarray(image)
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    with atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")

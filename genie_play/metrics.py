@@ -1,0 +1,51 @@
+"""Quality metrics as GUIDE §3 defines them: PSNR and SSIM on [0, 1] pixels, normalised mutual information."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+MAX_PSNR = 100.0
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a, b (..., H, W, 3) uint8 -> PSNR in dB per image (...), pixel range [0, 1]; identical images give 100."""
+    diff = a.astype(np.float64) / 255 - b.astype(np.float64) / 255
+    mse = (diff ** 2).mean(axis=(-3, -2, -1))
+    return np.minimum(10 * np.log10(1.0 / np.maximum(mse, 1e-300)), MAX_PSNR)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a, b (N, H, W, 3) uint8 -> SSIM per image (N,), Gaussian window 11, sigma 1.5 (Wang et al. 2004)."""
+    x = torch.from_numpy(a).permute(0, 3, 1, 2).double() / 255
+    y = torch.from_numpy(b).permute(0, 3, 1, 2).double() / 255
+    g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5 ** 2))
+    g = g / g.sum()
+    window = (g[:, None] * g[None, :]).expand(3, 1, 11, 11)
+
+    def blur(t):
+        return F.conv2d(t, window, groups=3)
+
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
+    return s.mean(dim=(1, 2, 3)).numpy()
+
+
+def entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def normalized_mutual_info(labels_a: np.ndarray, labels_b: np.ndarray) -> float:
+    """NMI with the arithmetic-mean normalisation: 2 I(A;B) / (H(A) + H(B)). 1 = each code one effect."""
+    a = np.unique(np.asarray(labels_a), return_inverse=True)[1]
+    b = np.unique(np.asarray(labels_b), return_inverse=True)[1]
+    joint = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(joint, (a, b), 1)
+    h_a, h_b = entropy(joint.sum(1)), entropy(joint.sum(0))
+    h_ab = entropy(joint.ravel())
+    mutual = h_a + h_b - h_ab
+    if h_a + h_b == 0:
+        return 1.0
+    return float(2 * mutual / (h_a + h_b))

@@ -1,0 +1,99 @@
+"""Shared tiny fixtures for the core tests: tiny model configs (a few thousand parameters, so the
+whole core suite stays fast on a busy 2-core CPU) and a tiny weights folder written with
+save_checkpoint into tmp_path."""
+
+import numpy as np
+import pytest
+import torch
+
+from genie_play.checkpoint import save_checkpoint
+from genie_play.models import (
+    Dynamics,
+    DynamicsConfig,
+    LAMConfig,
+    LatentActionModel,
+    Tokenizer,
+    TokenizerConfig,
+)
+
+torch.set_num_threads(1)
+
+# vocab 3 * 3 * 2 = 18 (odd levels and an even one), patch 8 -> 8x8 = 64 tokens a frame
+TINY_LEVELS = [3, 3, 2]
+
+
+def tiny_tokenizer_config(patch: int = 8) -> TokenizerConfig:
+    return TokenizerConfig(patch=patch, channels=8, latent_channels=8, depth=1, levels=list(TINY_LEVELS))
+
+
+def tiny_lam_config() -> LAMConfig:
+    return LAMConfig(channels=8, depth=1, levels=[2, 2, 2])
+
+
+def tiny_dynamics_config(window: int = 4, layers: int = 2, patch: int = 8) -> DynamicsConfig:
+    tok = tiny_tokenizer_config(patch)
+    return DynamicsConfig(vocab_size=tok.vocab_size, tokens_per_frame=tok.grid ** 2, num_actions=8,
+                          dim=16, heads=2, layers=layers, window=window)
+
+
+def make_tokenizer(seed: int = 0, patch: int = 8) -> Tokenizer:
+    torch.manual_seed(seed)
+    model = Tokenizer(tiny_tokenizer_config(patch))
+    # ResBlocks start as identity (zero last conv); give them weights so every layer matters.
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "conv2" in name:
+                p.normal_(0, 0.05)
+        model.encoder[-1].weight.mul_(20)  # spread the latents over the FSQ levels
+    return model.eval()
+
+
+def make_lam(seed: int = 1) -> LatentActionModel:
+    torch.manual_seed(seed)
+    return LatentActionModel(tiny_lam_config()).eval()
+
+
+def make_dynamics(seed: int = 2, **kw) -> Dynamics:
+    torch.manual_seed(seed)
+    model = Dynamics(tiny_dynamics_config(**kw))
+    with torch.no_grad():  # sharper logits than the default init, so sampling is not near-uniform
+        model.head.weight.mul_(4)
+    return model.eval()
+
+
+def random_frames(*shape, seed: int = 0) -> torch.Tensor:
+    """uint8 frames (*shape, 64, 64, 3) of blocky noise."""
+    g = torch.Generator().manual_seed(seed)
+    blocks = torch.randint(0, 256, (*shape, 8, 8, 3), generator=g, dtype=torch.uint8)
+    return blocks.repeat_interleave(8, -3).repeat_interleave(8, -2)
+
+
+@pytest.fixture
+def tiny_tokenizer() -> Tokenizer:
+    return make_tokenizer()
+
+
+@pytest.fixture
+def tiny_lam() -> LatentActionModel:
+    return make_lam()
+
+
+@pytest.fixture
+def tiny_dynamics() -> Dynamics:
+    return make_dynamics()
+
+
+@pytest.fixture
+def prompt_array() -> np.ndarray:
+    return random_frames(seed=7).numpy()
+
+
+@pytest.fixture
+def tiny_weights(tmp_path):
+    """A weights folder with tokenizer, lam and dynamics checkpoints of the tiny models."""
+    root = tmp_path / "weights"
+    save_checkpoint(root / "tokenizer.safetensors", make_tokenizer(), provenance={"note": "tiny test"})
+    save_checkpoint(root / "lam.safetensors", make_lam())
+    save_checkpoint(root / "dynamics.safetensors", make_dynamics(),
+                    provenance={"play": {"temperature": 0.7, "maskgit_steps": 3, "code_labels": [f"c{i}" for i in range(8)]}})
+    return root

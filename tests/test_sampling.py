@@ -1,0 +1,134 @@
+"""MaskGIT decoding and the cosine mask schedule."""
+
+import pytest
+import torch
+
+from genie_play.mask_schedule import cosine_schedule, masked_counts
+from genie_play.sampling import maskgit_decode, sample_tokens
+
+V, N, B, MASK = 11, 20, 3, 11
+
+
+class FixedLogits:
+    """A logits function that ignores its input except for recording it: logits (B, N, V)."""
+
+    def __init__(self, seed=0, scale=1.0):
+        self.logits = torch.randn(B, N, V, generator=torch.Generator().manual_seed(seed)) * scale
+        self.calls = []
+
+    def __call__(self, tokens):
+        self.calls.append(tokens.clone())
+        return self.logits.clone()
+
+
+def decode(fn, steps=4, temperature=1.0, seed=0, generator="default"):
+    gen = torch.Generator().manual_seed(seed) if generator == "default" else generator
+    return maskgit_decode(fn, B, N, MASK, steps, temperature, gen)
+
+
+# --- schedule ---------------------------------------------------------------------------------------
+def test_cosine_schedule_endpoints():
+    assert cosine_schedule(0.0) == pytest.approx(1.0)
+    assert cosine_schedule(1.0) == pytest.approx(0.0, abs=1e-12)
+    assert cosine_schedule(0.25) > cosine_schedule(0.5) > cosine_schedule(0.75)
+
+
+@pytest.mark.parametrize("num_tokens", [1, 2, 7, 64, 256])
+@pytest.mark.parametrize("steps", [1, 2, 4, 8, 12])
+def test_masked_counts_strictly_decreasing_to_zero(num_tokens, steps):
+    counts = masked_counts(num_tokens, steps)
+    assert len(counts) == steps
+    assert counts[-1] == 0
+    assert all(0 <= c < num_tokens for c in counts)
+    if steps <= num_tokens:
+        assert all(a > b for a, b in zip(counts, counts[1:])), counts
+    else:  # more steps than tokens: can't strictly decrease; it still never goes up
+        assert all(a >= b for a, b in zip(counts, counts[1:])), counts
+
+
+def test_masked_counts_cosine_shape():
+    assert masked_counts(64, 4) == [59, 45, 24, 0]
+
+
+# --- sampler -----------------------------------------------------------------------------------------
+def test_same_seed_same_tokens():
+    a = decode(FixedLogits(), seed=5)
+    b = decode(FixedLogits(), seed=5)
+    assert torch.equal(a, b)
+
+
+def test_different_seed_different_tokens():
+    base = decode(FixedLogits(), seed=0)
+    assert any(not torch.equal(base, decode(FixedLogits(), seed=s)) for s in range(1, 4))
+
+
+def test_default_generator_none_works():
+    out = maskgit_decode(FixedLogits(), B, N, MASK, 3, 1.0, None)
+    assert out.shape == (B, N) and (out != MASK).all()
+
+
+def test_temperature_zero_is_argmax_and_ignores_generator():
+    fn = FixedLogits(seed=1)
+    g1 = torch.Generator().manual_seed(1)
+    state = g1.get_state()
+    a = decode(fn, temperature=0.0, generator=g1)
+    assert torch.equal(g1.get_state(), state)  # no random numbers drawn
+    b = decode(FixedLogits(seed=1), temperature=0.0, seed=999)
+    assert torch.equal(a, b)
+    assert torch.equal(a, fn.logits.argmax(-1))
+
+
+def test_low_temperature_approaches_argmax():
+    fn = FixedLogits(seed=2, scale=3.0)
+    out = decode(fn, temperature=1e-4, seed=3)
+    assert torch.equal(out, fn.logits.argmax(-1))
+
+
+@pytest.mark.parametrize("steps", [1, 3, 8])
+def test_honours_step_count_and_fills_every_token(steps):
+    fn = FixedLogits()
+    out = decode(fn, steps=steps)
+    assert len(fn.calls) == steps
+    assert out.shape == (B, N) and out.dtype == torch.int64
+    assert (out != MASK).all()
+    assert out.min() >= 0 and out.max() < V
+    # the first call sees a fully masked frame; each later call sees exactly the scheduled masks
+    assert (fn.calls[0] == MASK).all()
+    expected = masked_counts(N, steps)
+    for call, still in zip(fn.calls[1:], expected):
+        assert ((call == MASK).sum(1) == still).all()
+
+
+def test_fixed_tokens_stay_fixed():
+    fn = FixedLogits()
+    out = decode(fn, steps=5)
+    for earlier, later in zip(fn.calls, fn.calls[1:] + [out]):
+        fixed = earlier != MASK
+        assert torch.equal(later[fixed], earlier[fixed])
+
+
+def test_more_steps_than_tokens_still_fills_everything():
+    fn = FixedLogits()
+    out = maskgit_decode(fn, B, N, MASK, N + 5, 1.0, torch.Generator().manual_seed(0))
+    assert len(fn.calls) == N + 5
+    assert (out != MASK).all()
+
+
+@pytest.mark.parametrize("steps", [0, -1])
+def test_steps_below_one_raise(steps):
+    with pytest.raises(ValueError):
+        decode(FixedLogits(), steps=steps)
+
+
+def test_sample_tokens_confidence_is_logprob_of_sample():
+    logits = torch.randn(2, 5, 7, generator=torch.Generator().manual_seed(0))
+    tokens, conf = sample_tokens(logits, 1.0, torch.Generator().manual_seed(1))
+    logp = torch.log_softmax(logits, -1)
+    torch.testing.assert_close(conf, logp.gather(-1, tokens[..., None])[..., 0])
+
+
+def test_sample_tokens_distribution_follows_softmax():
+    logits = torch.tensor([[[0.0, 1.0, 2.0]]]).expand(1, 6000, 3).contiguous()
+    tokens, _ = sample_tokens(logits, 1.0, torch.Generator().manual_seed(0))
+    freq = torch.bincount(tokens.flatten(), minlength=3).float() / tokens.numel()
+    torch.testing.assert_close(freq, torch.softmax(logits[0, 0], -1), atol=0.03, rtol=0)
