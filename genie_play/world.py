@@ -5,6 +5,7 @@ Several worlds step together when the world is built with batch > 1.
 """
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,20 @@ def weights_files(weights_dir: str | Path) -> dict[str, Path]:
     return files
 
 
+def play_settings(weights_dir: Path) -> dict:
+    """weights_dir/play.json: the sampling settings and code labels that play best with these weights."""
+    path = Path(weights_dir) / "play.json"
+    if not path.exists():
+        return {}
+    try:
+        settings = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: unreadable play settings ({e})") from None
+    if not isinstance(settings, dict):
+        raise CheckpointError(f"{path}: play settings must be a JSON object")
+    return settings
+
+
 def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed: int = 0, batch: int = 1,
                with_lam: bool = True, **kwargs) -> World:
     """Loads tokenizer, dynamics (and LAM when present) from a weights folder (default: bundled weights/)."""
@@ -171,7 +186,7 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
     tokenizer = load_model(files["tokenizer"], "tokenizer", dev)
     dynamics = load_model(files["dynamics"], "dynamics", dev)
     lam = load_model(files["lam"], "lam", dev) if with_lam and files["lam"].exists() else None
-    play = describe(files["dynamics"])["provenance"].get("play", {})
+    play = play_settings(files["dynamics"].parent) or describe(files["dynamics"])["provenance"].get("play", {})
     kwargs.setdefault("temperature", play.get("temperature", DEFAULT_TEMPERATURE))
     kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
     kwargs.setdefault("code_labels", play.get("code_labels"))
