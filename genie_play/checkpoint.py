@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from genie_play.atomic import atomic_path
 from genie_play.errors import CheckpointError
@@ -45,8 +45,10 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, provenance: dict |
         "config": json.dumps(dataclasses.asdict(model.config)),
         "provenance": json.dumps(provenance or {}),
     }
+    # Serialised in memory and written into atomic_path's temp file: safetensors' save_file would write its own
+    # temp file (mode 0o600, an unknown name a kill leaves behind) and rename it over ours.
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+        Path(tmp).write_bytes(save(tensors, metadata=metadata))
 
 
 def read_header(path: str | Path) -> dict:

@@ -29,7 +29,8 @@ class _Step:
     """What one step changed, kept so undo() restores it exactly."""
 
     frames: np.ndarray  # (B, H, W, 3) uint8 before the step
-    dropped: tuple | None  # KV cache frame dropped by the step's push
+    pushed: bool = False  # the step's frame has entered the KV cache
+    dropped: tuple | None = None  # KV cache frame dropped by that push
 
 
 class World:
@@ -51,6 +52,7 @@ class World:
         self.frames = None  # (B, H, W, 3) uint8
         self.prompt = None
         self.history: list[_Step] = []
+        self.pending = None  # (tokens (B, N), actions (B,)) of the current frame, not yet in the KV cache
         self.step_count = 0
         self.last_timing = {}
 
@@ -79,6 +81,7 @@ class World:
         self.dynamics.push_frame(tokens, no_action, self.cache)
         self.frames = self.tokenizer.decode(tokens).cpu().numpy()
         self.history.clear()
+        self.pending = None
         self.step_count = 0
         return self.frame
 
@@ -97,23 +100,38 @@ class World:
         if int(actions.min()) < 0 or int(actions.max()) >= self.num_actions:
             raise GenieError(f"latent action must be in [0, {self.num_actions}), got {actions.tolist()}")
         t0 = time.perf_counter()
+        self.settle()
         tokens = self.sample_tokens(actions)
-        dropped = self.dynamics.push_frame(tokens, actions, self.cache)
         self._sync()
         t1 = time.perf_counter()
-        self.history.append(_Step(self.frames, dropped))
+        self.history.append(_Step(self.frames))
         if len(self.history) > self.undo_depth:
             self.history.pop(0)
         self.frames = self.tokenizer.decode(tokens).cpu().numpy()
+        self.pending = (tokens, actions)
         self.step_count += 1
         self.last_timing = {"dynamics_ms": (t1 - t0) * 1000, "decode_ms": (time.perf_counter() - t1) * 1000}
         return self.frames
+
+    @torch.no_grad()
+    def settle(self) -> None:
+        """Adds the current frame to the KV cache. step() does it first thing; a player calls it while
+        the frame is on screen, so the next key press only waits for sampling and decoding."""
+        if self.pending is None:
+            return
+        tokens, actions = self.pending
+        dropped = self.dynamics.push_frame(tokens, actions, self.cache)
+        if self.history:
+            self.history[-1].pushed, self.history[-1].dropped = True, dropped
+        self.pending = None
 
     def undo(self) -> np.ndarray:
         """Back one step, restoring the previous frame and memory exactly; no-op at the start."""
         if self.history:
             last = self.history.pop()
-            self.cache.pop(last.dropped)
+            if last.pushed:
+                self.cache.pop(last.dropped)
+            self.pending = None
             self.frames = last.frames
             self.step_count -= 1
         return self.frame
@@ -173,8 +191,24 @@ def play_settings(weights_dir: Path) -> dict:
         settings = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: unreadable play settings ({e})") from None
+    except RecursionError:  # absurdly nested JSON
+        raise CheckpointError(f"{path}: unreadable play settings (nested too deeply)") from None
+    return checked_play_settings(settings, path)
+
+
+def checked_play_settings(settings, source) -> dict:
+    """Play settings with their values checked, so a bad one is a one-line CheckpointError naming
+    `source` now rather than a TypeError at the first step. Null values count as absent; other keys are kept."""
     if not isinstance(settings, dict):
-        raise CheckpointError(f"{path}: play settings must be a JSON object")
+        raise CheckpointError(f"{source}: play settings must be a JSON object")
+    settings = {k: v for k, v in settings.items() if v is not None}
+    t, steps, labels = settings.get("temperature"), settings.get("maskgit_steps"), settings.get("code_labels")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < float("inf")):
+        raise CheckpointError(f"{source}: temperature must be a number >= 0, got {t!r:.40}")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise CheckpointError(f"{source}: maskgit_steps must be an integer >= 1, got {steps!r:.40}")
+    if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)):
+        raise CheckpointError(f"{source}: code_labels must be a list of names, got {labels!r:.40}")
     return settings
 
 
@@ -186,7 +220,8 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
     tokenizer = load_model(files["tokenizer"], "tokenizer", dev)
     dynamics = load_model(files["dynamics"], "dynamics", dev)
     lam = load_model(files["lam"], "lam", dev) if with_lam and files["lam"].exists() else None
-    play = play_settings(files["dynamics"].parent) or describe(files["dynamics"])["provenance"].get("play", {})
+    play = play_settings(files["dynamics"].parent) or checked_play_settings(
+        describe(files["dynamics"])["provenance"].get("play", {}), f"{files['dynamics']} (play settings in its provenance)")
     kwargs.setdefault("temperature", play.get("temperature", DEFAULT_TEMPERATURE))
     kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
     kwargs.setdefault("code_labels", play.get("code_labels"))

@@ -166,10 +166,12 @@ def test_undo_restores_frame_and_memory_exactly(prompt_array, steps_before):
     for i in range(steps_before):
         world.step(i % 8)
     frame_before = world.frame.copy()
+    world.settle()  # the current frame enters the cache (step() would do it first thing)
     cache_before = _cache_state(world)
     gen_state = world.generator.get_state()
 
     stepped = world.step(6).copy()
+    world.settle()
     assert world.can_undo
     undone = world.undo()
     assert np.array_equal(undone, frame_before)
@@ -298,3 +300,15 @@ def test_load_world_swapped_files(tiny_weights):
     (tiny_weights / "dynamics.safetensors").write_bytes((tiny_weights / "lam.safetensors").read_bytes())
     with pytest.raises(CheckpointError, match="expected a dynamics"):
         load_world(tiny_weights, device="cpu")
+
+
+def test_undo_of_an_unsettled_step_leaves_the_cache_alone(prompt_array):
+    world = make_world(seed=2)
+    world.reset(prompt_array)
+    world.step(1)
+    world.settle()
+    before = _cache_state(world)
+    world.step(2)  # its frame is pending, not yet in the cache
+    world.undo()
+    after = _cache_state(world)
+    assert after[0] == before[0] and torch.equal(after[1], before[1])

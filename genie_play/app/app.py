@@ -46,8 +46,9 @@ class App:
                  screenshot_dir: str | os.PathLike = "screenshots",
                  recording_dir: str | os.PathLike = "recordings",
                  sketch_dir: str | os.PathLike = "sketches", sketch_out: str | os.PathLike | None = None,
-                 keymap_store: KeymapStore | None = None, clock=time.monotonic):
-        """prompt: path | PIL.Image | (H, W, 3) uint8; None starts from the built-in starter level."""
+                 keymap_store: KeymapStore | None = None, clock=time.monotonic, clip=None):
+        """prompt: path | PIL.Image | (H, W, 3) uint8; None starts from the built-in starter level.
+        clip: a clip path or genie_play.mimic.Clip to start a ghost replay of (from the prompt)."""
         self.world = world
         self.scale = scale
         self.clock = clock
@@ -66,7 +67,11 @@ class App:
         self.keymap_screen = KeymapScreen(self)
         self.screens = {"play": self.play, "sketch": self.sketch, "keymap": self.keymap_screen}
         self.screen = self.screens[start]
-        if start == "play":
+        if clip is not None:
+            self.play.clip_source = clip
+        if start == "play" and clip is not None:
+            self.play.start_ghost(clip, self.play.prompt)
+        elif start == "play":
             self.play.reset()
         self.toasts.show("H or F1: help")
 

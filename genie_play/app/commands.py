@@ -1,4 +1,4 @@
-"""CLI commands of the player: play, sketch, render, label. Thin: parse, call library code, print.
+"""CLI commands of the player: play, sketch, render, label, mimic. Thin: parse, call library code, print.
 
 `register(app)` adds them to a typer app (genie_play.cli calls it).
 """
@@ -16,6 +16,7 @@ from genie_play.errors import GenieError
 DEFAULT_PROMPT = Path(genie_play.__file__).resolve().parent.parent / "assets" / "prompt.png"
 ASSETS = DEFAULT_PROMPT.parent
 RENDER_FRAME_MS = 100
+CLIP_HELP = "an animated GIF, a folder of frame images, or a `collect` shard (.npz)"
 
 WeightsOption = typer.Option(None, "--weights", help="weights folder (default: the bundled weights/)")
 DeviceOption = typer.Option("auto", "--device", help="auto, cpu or cuda")
@@ -79,14 +80,22 @@ def play(
     device: str = DeviceOption,
     seed: int = SeedOption,
     scale: int = typer.Option(8, "--scale", min=1, help="window pixels per frame pixel"),
+    clip: Path | None = typer.Option(None, "--clip", help=f"start with a ghost replay of this clip ({CLIP_HELP}); "
+                                     "default prompt: its first frame"),
 ):
     """Play a world in a window: mapped keys step the world; H shows every key."""
+    from genie_play.mimic import load_clip
+
     from .app import App
 
     world = open_world(weights, device, seed)
-    prompt = image if image is not None else default_prompt(world.image_size)
+    source = load_clip(clip, size=world.image_size) if clip is not None else None  # bad clips fail before the window
+    if image is not None:
+        prompt = image
+    else:
+        prompt = source.frames[0] if source is not None else default_prompt(world.image_size)
     world.reset(prompt)  # a bad image fails here, with a one-line error, before any window opens
-    App(world, prompt, scale=scale).run()
+    App(world, prompt, scale=scale, clip=source).run()
 
 
 def sketch(
@@ -160,11 +169,49 @@ def label(
     typer.echo(f"labels cached in {cache}", err=True)
 
 
-COMMANDS = {"play": play, "sketch": sketch, "render": render, "label": label}
+def mimic(
+    video: Path = typer.Option(..., "--video", help=f"source clip: {CLIP_HELP}"),
+    out: Path = typer.Option(..., "--out", help="side-by-side GIF: the source clip | the replay"),
+    image: Path | None = typer.Option(None, "--image", help="prompt to replay from (default: the clip's first frame)"),
+    env: int = typer.Option(0, "--env", min=0, help=".npz shards: which recorded environment"),
+    start: int = typer.Option(0, "--start", min=0, help="first frame of the clip to use"),
+    frames: int | None = typer.Option(None, "--frames", min=2, help="frames to use (default: all; 32 for a .npz shard)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace --out when it exists"),
+    weights: Path | None = WeightsOption,
+    device: str = DeviceOption,
+    seed: int = SeedOption,
+    scale: int = typer.Option(2, "--scale", min=1, help="output pixels per frame pixel"),
+):
+    """Read the latent actions of a clip with the LAM and replay them in a world from a new prompt."""
+    from genie_play.mimic import (agreement, code_names, format_codes, infer_codes, load_clip, replay, save_gif,
+                                  scroll_signs, side_by_side, step_captions)
+
+    if out.suffix.lower() != ".gif":
+        raise typer.BadParameter(f"{out}: use a .gif file name", param_hint="--out")
+    if out.exists() and not overwrite:  # checked again when writing; this one saves the wait
+        raise GenieError(f"{out}: already exists (pass --overwrite to replace it)")
+    world = open_world(weights, device, seed)
+    clip = load_clip(video, size=world.image_size, env=env, start=start, frames=frames)
+    codes = infer_codes(world, clip.frames)
+    names = code_names(world)
+    typer.echo(f"{clip.name}: {len(clip)} frames -> {len(codes)} latent codes")
+    if clip.episode_starts:
+        typer.echo(f"note: a new episode starts at clip frame(s) {', '.join(map(str, clip.episode_starts))}", err=True)
+    typer.echo(format_codes(codes, names))
+    generated = replay(world, codes, image if image is not None else clip.frames[0])
+    same = agreement(scroll_signs(clip.frames), scroll_signs(generated))
+    typer.echo(f"horizontal scroll agrees with the clip on {same['all']:.0%} of steps"
+               + (f" ({same['moving']:.0%} of the {same['moving_steps']} where the clip scrolls)" if same["moving_steps"] else ""))
+    captions = step_captions(codes, names, "prompt" if image is not None else "replay")
+    save_gif(side_by_side(clip.frames, generated, captions, scale), out, RENDER_FRAME_MS, overwrite)
+    typer.echo(f"wrote {out} ({len(generated)} frames: clip | replay)")
+
+
+COMMANDS = {"play": play, "sketch": sketch, "render": render, "label": label, "mimic": mimic}
 
 
 def register(app: typer.Typer) -> None:
-    """Add play, sketch, render and label to a typer app."""
+    """Add play, sketch, render, label and mimic to a typer app."""
     for name, command in COMMANDS.items():
         app.command(name)(exit_on_genie_error(command))
 

@@ -26,7 +26,7 @@ RESERVED_KEYS = {
     "[": "temperature -", "]": "temperature +", "-": "MaskGIT steps -", "=": "MaskGIT steps +",
     "p": "pause", "f12": "screenshot", "s": "screenshot", "g": "record GIF",
     "k": "keymap screen", "d": "sketch screen", "h": "help", "f1": "help", "tab": "HUD",
-    "escape": "back / quit",
+    "o": "ghost replay of a clip", "escape": "back / quit",
 }
 
 # Where a code goes by default when its label is known.
@@ -127,6 +127,8 @@ def keymap_from_json(text: str, num_actions: int) -> Keymap:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise KeymapError(f"not valid JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:  # absurdly nested JSON
+        raise KeymapError("not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict) or not isinstance(data.get("codes"), dict):
         raise KeymapError('expected an object with a "codes" object')
     keymap = Keymap(num_actions)

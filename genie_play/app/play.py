@@ -1,6 +1,12 @@
-"""The play screen: the current frame, key presses -> latent codes, HUD, help, live controls."""
+"""The play screen: the current frame, key presses -> latent codes, HUD, help, live controls.
+
+Ghost mode (O, or drop a clip): the LAM reads the latent codes of a source clip and the world replays
+them from the prompt, one step at a time; the HUD shows each code read from the clip and the clip's
+own frame in a corner. Any mapped key (or undo, reset, O) ends the replay and the player takes over.
+"""
 
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +18,8 @@ from .recorder import GifRecorder, save_png
 from .ui import (BACKGROUND, GREEN, GREY, ORANGE, RED, WHITE, YELLOW, blit_frame, draw_lines_panel,
                  draw_table_panel, draw_text)
 from .worker import Result
+
+GHOST_INSET = 0.3  # the source clip's frame, as a fraction of the window width
 
 REPEAT_DELAY_S = 0.25     # a held key starts generating continuously after this long
 FPS_WINDOW_S = 2.0        # frames/s is measured over the last two seconds
@@ -31,9 +39,29 @@ HELP_CONTROLS = [
     ("H / F1", "this help"),
     ("K", "remap keys"),
     ("D", "sketch a level"),
+    ("O", "ghost: replay a clip's actions (again: stop)"),
     ("drop a file", "play from that image"),
+    ("drop a clip", "ghost replay (.gif animation, .npz, folder)"),
     ("Esc", "quit"),
 ]
+
+
+@dataclass
+class Ghost:
+    """A replay of the codes the LAM read from a clip."""
+
+    clip: object            # genie_play.mimic.Clip: frames (T, H, W, 3) and name
+    codes: np.ndarray       # (T-1,) int64
+    requested: int = 0      # steps asked of the worker
+    shown: int = 0          # steps whose frame is on screen
+
+    @property
+    def name(self) -> str:
+        return Path(self.clip.name.split(" env ")[0]).name or self.clip.name
+
+    @property
+    def finished(self) -> bool:
+        return self.shown >= len(self.codes)
 
 
 class PlayScreen:
@@ -54,6 +82,10 @@ class PlayScreen:
         self.help_visible = False
         self.held: dict[str, float] = {}  # key name -> press time, in press order
         self.recorder = GifRecorder(scale=4)
+        self.ghost: Ghost | None = None
+        self.ghost_pending = False  # a clip is being read; a mapped key before it lands cancels it
+        self.clip_source = None     # the clip O replays: from --clip or the last one dropped
+        self.bundled_index = 0      # else O cycles through assets/clips/
         self.controls = {
             "return": self.reset, "r": self.reset, "backspace": self.undo, "z": self.undo,
             "[": lambda: self.change_temperature(-TEMPERATURE_STEP),
@@ -62,7 +94,7 @@ class PlayScreen:
             "p": self.toggle_pause, "f12": self.screenshot, "s": self.screenshot,
             "g": self.toggle_recording, "tab": self.toggle_hud, "h": self.toggle_help,
             "f1": self.toggle_help, "k": lambda: app.show("keymap"), "d": lambda: app.show("sketch"),
-            "escape": self.escape,
+            "o": self.toggle_ghost, "escape": self.escape,
         }
 
     # -- events --------------------------------------------------------------------------------
@@ -72,13 +104,15 @@ class PlayScreen:
         elif event.type == pygame.KEYUP:
             self.held.pop(key_name_of(event.key), None)
         elif event.type == pygame.DROPFILE:
-            self.open_image(event.file)
+            self.open_file(event.file)
         elif event.type in (pygame.WINDOWFOCUSLOST, pygame.WINDOWHIDDEN):
             self.held.clear()  # the key-up will never reach us
 
     def key_down(self, name: str) -> None:
         code = self.app.keymap.code_for_key(name)
         if code is not None:
+            if self.ghost is not None or self.ghost_pending:
+                self.stop_ghost("you took over")
             self.held[name] = self.app.clock()
             self.request_step(code)
         elif name in self.controls:
@@ -91,8 +125,16 @@ class PlayScreen:
         self.app.worker.request_step(code)  # beyond the short queue the press is dropped
 
     def update(self, now: float) -> None:
-        """Keep generating at the model's pace while a mapped key is held."""
-        if self.paused or not self.held:
+        """Keep generating at the model's pace while a mapped key is held, or the ghost replays."""
+        if self.paused:
+            return
+        ghost = self.ghost
+        if ghost is not None:
+            if ghost.requested < len(ghost.codes) and self.app.worker.idle:
+                self.app.worker.request_step(int(ghost.codes[ghost.requested]))
+                ghost.requested += 1
+            return
+        if not self.held:
             return
         name, pressed_at = next(reversed(self.held.items()))  # most recent key wins
         code = self.app.keymap.code_for_key(name)
@@ -103,6 +145,7 @@ class PlayScreen:
         if result.error is not None:
             self.app.toasts.show(result.error, RED, seconds=6.0)
             self.no_frame_reason = "no picture yet: drop an image on the window, or press D to sketch"
+            self.ghost, self.ghost_pending = None, False
             return
         if result.frame is None:  # settings changed
             return
@@ -113,24 +156,84 @@ class PlayScreen:
             self.last_action = result.action
             self.last_latency_s = result.latency_s
             self.frame_times.append(now)
-        elif result.kind == "reset":
+            if self.ghost is not None:
+                self.ghost.shown += 1
+        elif result.kind in ("reset", "ghost"):
             self.prompt = result.image
             self.last_action = None
+        if result.kind == "ghost" and self.ghost_pending:
+            self.ghost_pending = False
+            clip, codes = result.ghost
+            self.ghost = Ghost(clip, np.asarray(codes))
+            self.app.toasts.show(f"ghost: replaying {len(codes)} codes read from {self.ghost.name}; "
+                                 "a mapped key takes over", ORANGE)
         self.recorder.add(self.frame, now)
+        if self.ghost is not None and self.ghost.finished:
+            self.stop_ghost(f"ghost replay done ({len(self.ghost.codes)} steps): your turn")
 
     # -- controls ------------------------------------------------------------------------------
     def reset(self) -> None:
+        self.stop_ghost()
         self.app.worker.request_reset(self.prompt)
 
     def start_from(self, image) -> None:
         """Play from a new prompt (a sketch array or a path); becomes the reset target on success."""
+        self.stop_ghost()
         self.app.worker.request_reset(image)
 
     def open_image(self, path: str) -> None:
         self.app.toasts.show(f"opening {Path(path).name}")
         self.start_from(path)
 
+    def open_file(self, path: str) -> None:
+        """A dropped file: a clip (animation, .npz shard, folder) starts a ghost replay; an image is a prompt."""
+        from genie_play.mimic import is_clip_file
+
+        if is_clip_file(path):
+            self.clip_source = path
+            self.start_ghost(path)
+        else:
+            self.open_image(path)
+
+    # -- ghost mode ----------------------------------------------------------------------------
+    def start_ghost(self, clip, prompt=None) -> None:
+        """Replay the codes the LAM reads from `clip` (a path or a loaded Clip). The world restarts
+        from `prompt`, else the current prompt once one has loaded, else the clip's first frame."""
+        self.stop_ghost()
+        if prompt is None and self.frame is not None:
+            prompt = self.prompt
+        name = Path(str(getattr(clip, "name", clip))).name
+        self.app.toasts.show(f"ghost: reading the actions of {name}...", ORANGE)
+        self.ghost_pending = True
+        self.app.worker.request_ghost(clip, prompt)
+
+    def stop_ghost(self, message: str | None = None) -> None:
+        if self.ghost is None and not self.ghost_pending:
+            return
+        self.ghost, self.ghost_pending = None, False
+        if message:
+            self.app.toasts.show(message, GREEN)
+
+    def toggle_ghost(self) -> None:
+        """O: stop a running ghost replay, else replay the current clip (or the next bundled one)."""
+        if self.ghost is not None or self.ghost_pending:
+            self.stop_ghost("ghost stopped: your turn")
+            return
+        source = self.clip_source
+        if source is None:
+            from genie_play.mimic import bundled_clips
+
+            clips = bundled_clips()
+            if not clips:
+                self.app.toasts.show("no clip to replay: drop a clip (.gif animation, .npz shard, folder of "
+                                     "frames) on the window, or start with `play --clip`", YELLOW)
+                return
+            source = clips[self.bundled_index % len(clips)]
+            self.bundled_index += 1
+        self.start_ghost(source)
+
     def undo(self) -> None:
+        self.stop_ghost("you took over")
         if not self.can_undo and self.app.worker.pending_steps == 0 and self.app.worker.idle:
             self.app.toasts.show("nothing to undo")
             return
@@ -216,11 +319,32 @@ class PlayScreen:
             (f"code {self.code_text(self.last_action)}", WHITE),
             (f"step {self.step_count}   temp {self.temperature:.2f}   MaskGIT {self.maskgit_steps}", WHITE),
         ]
+        if self.ghost is not None:
+            lines += self.ghost_lines()
         if self.paused:
             lines.append(("PAUSED (P)", YELLOW))
         if self.recorder.recording:
             lines.append((f"REC {len(self.recorder.frames)} frames (G stops)", RED))
         return lines
+
+    def ghost_lines(self) -> list[tuple[str, tuple]]:
+        ghost = self.ghost
+        code = ghost.codes[ghost.shown - 1] if ghost.shown else None
+        return [
+            (f"GHOST {ghost.name}  step {ghost.shown}/{len(ghost.codes)}", ORANGE),
+            (f"clip read as code {self.code_text(code)}", ORANGE),
+            ("a mapped key takes over, O stops", GREY),
+        ]
+
+    def draw_ghost_inset(self, surface: pygame.Surface) -> None:
+        """The source clip's frame at the step on screen, top right."""
+        ghost = self.ghost
+        frames = ghost.clip.frames
+        side = max(16, int(surface.get_width() * GHOST_INSET))
+        area = pygame.Rect(surface.get_width() - side - 8, 8, side, side)
+        rect = blit_frame(surface, frames[min(ghost.shown, len(frames) - 1)], area)
+        pygame.draw.rect(surface, ORANGE, rect.inflate(4, 4), 2)
+        draw_text(surface, "clip", (rect.x + 4, rect.bottom - 18), ORANGE, 18)
 
     def help_rows(self) -> list[tuple[str, str, tuple]]:
         rows = [("keys", "latent actions", YELLOW)]
@@ -239,6 +363,8 @@ class PlayScreen:
             draw_text(surface, self.no_frame_reason, (16, surface.get_height() // 2), GREY, 24)
         else:
             blit_frame(surface, self.frame, surface.get_rect())
+        if self.ghost is not None and self.hud_visible:
+            self.draw_ghost_inset(surface)
         if self.hud_visible:
             draw_lines_panel(surface, self.hud_lines(now), (8, 8), size=20)
         if self.help_visible:

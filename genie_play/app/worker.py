@@ -1,6 +1,6 @@
 """Runs every World call on one background thread so the window never freezes.
 
-The UI posts commands (step, undo, reset, settings) and polls results. Pending steps are capped:
+The UI posts commands (step, undo, reset, ghost, settings) and polls results. Pending steps are capped:
 presses beyond the cap are dropped rather than piling up seconds of lag.
 """
 
@@ -18,9 +18,10 @@ MAX_PENDING_STEPS = 4
 
 @dataclass
 class Command:
-    kind: str                 # "step" | "undo" | "reset" | "settings"
+    kind: str                 # "step" | "undo" | "reset" | "ghost" | "settings"
     action: int | None = None
-    image: object = None      # for reset: path | PIL.Image | (H, W, 3) array
+    image: object = None      # for reset and ghost: path | PIL.Image | (H, W, 3) array (ghost: None = clip's first frame)
+    clip: object = None       # for ghost: a clip path or a loaded genie_play.mimic.Clip
     temperature: float | None = None
     maskgit_steps: int | None = None
 
@@ -35,6 +36,7 @@ class Result:
     can_undo: bool = False
     error: str | None = None         # one line for the user when the command failed
     image: object = None             # the reset image, so the UI can adopt it as the prompt
+    ghost: object = None             # for ghost: (clip, codes (T-1,) int64) read by the LAM
 
 
 class WorldWorker:
@@ -65,10 +67,15 @@ class WorldWorker:
     def request_reset(self, image) -> None:
         """Queued steps are dropped: they were meant for the frame being thrown away."""
         with self._condition:
-            kept = [c for c in self._commands if c.kind != "step"]
-            self._commands.clear()
-            self._commands.extend(kept)
+            self._drop_steps()
             self._post(Command("reset", image=image))
+
+    def request_ghost(self, clip, image=None) -> None:
+        """Load `clip`, read its latent codes with the LAM, reset to `image` (None: the clip's first
+        frame). Like a reset, queued steps are dropped."""
+        with self._condition:
+            self._drop_steps()
+            self._post(Command("ghost", image=image, clip=clip))
 
     def request_settings(self, temperature: float | None = None, maskgit_steps: int | None = None) -> None:
         with self._condition:
@@ -112,6 +119,11 @@ class WorldWorker:
         self._commands.append(command)
         self._condition.notify_all()
 
+    def _drop_steps(self) -> None:
+        kept = [c for c in self._commands if c.kind != "step"]
+        self._commands.clear()
+        self._commands.extend(kept)
+
     def _pending_steps(self) -> int:
         return sum(1 for c in self._commands if c.kind == "step")
 
@@ -128,13 +140,22 @@ class WorldWorker:
             result = self._run(command)
             with self._condition:
                 self._results.append(result)
+                self._condition.notify_all()
+            settle = getattr(self.world, "settle", None)
+            if settle is not None and command.kind == "step":
+                settle()  # finish the cache update while the new frame is on screen
+            with self._condition:
                 self._busy = False
                 self._condition.notify_all()
 
     def _run(self, command: Command) -> Result:
         start = time.perf_counter()
+        ghost = None
         try:
-            frame = self._apply(command)
+            if command.kind == "ghost":
+                frame, ghost, command.image = self._ghost(command)
+            else:
+                frame = self._apply(command)
         except GenieError as error:
             return Result(command.kind, action=command.action, error=str(error))
         except Exception as error:  # a model bug must not kill the session; report it
@@ -143,7 +164,16 @@ class WorldWorker:
         return Result(command.kind, frame=None if frame is None else np.array(frame, dtype=np.uint8),
                       action=command.action, latency_s=time.perf_counter() - start,
                       step_count=self.world.step_count, can_undo=self.world.can_undo,
-                      image=command.image)
+                      image=command.image, ghost=ghost)
+
+    def _ghost(self, command: Command):
+        """-> (first frame, (clip, codes), the prompt used)."""
+        from genie_play.mimic import infer_codes, load_clip
+
+        clip = load_clip(command.clip, size=self.world.image_size)
+        codes = infer_codes(self.world, clip.frames)
+        image = clip.frames[0] if command.image is None else command.image
+        return self.world.reset(image), (clip, codes), image
 
     def _apply(self, command: Command):
         world = self.world

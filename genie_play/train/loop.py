@@ -85,6 +85,9 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
         start = int(extra["step"].item()) if "step" in extra else int(prov.get("step", 0))
     elif ckpt.exists() and info.is_main and not resume:
         raise GenieError(f"{ckpt}: exists already; pass --resume to continue it or choose another --out")
+    if info.is_main:  # temp files of a save that a kill interrupted (atomic_path names them .<name>.<random>.tmp)
+        for stale in out_dir.glob(f".{ckpt.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
     run.reseed(seed * 1_000_003 + info.rank * 7919 + start)
     net = wrap(model, info, device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)

@@ -1,0 +1,131 @@
+"""Quality metrics (GUIDE §3) and the evaluation report built from them."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from genie_play.data.collect import EFFECT_OF_ACTION
+from genie_play.evaluate import build_report
+from genie_play.metrics import MAX_PSNR, normalized_mutual_info, psnr, ssim
+
+
+def noisy(images: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(images.astype(np.float64) + rng.normal(0, sigma, images.shape), 0, 255).astype(np.uint8)
+
+
+def smooth_images(n: int, size: int = 24, seed: int = 0) -> np.ndarray:
+    """(n, size, size, 3) uint8 with structure (blocks), so SSIM has something to compare."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (n, size // 4, size // 4, 3), dtype=np.uint8)
+    return blocks.repeat(4, axis=1).repeat(4, axis=2)
+
+
+# --- PSNR ------------------------------------------------------------------------------------
+def test_psnr_of_a_known_uniform_error():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 205, (3, 2, 16, 16, 3), dtype=np.uint8)
+    b = a + np.uint8(51)  # every pixel off by 51/255 = 0.2
+    expected = 10 * math.log10(1 / 0.2 ** 2)
+    assert expected == pytest.approx(13.9794, abs=1e-4)
+    out = psnr(a, b)
+    assert out.shape == (3, 2)  # one value per image, over the leading axes
+    np.testing.assert_allclose(out, expected, atol=1e-9)
+    np.testing.assert_allclose(psnr(b, a), expected, atol=1e-9)  # symmetric, and no uint8 wrap-around
+
+
+def test_psnr_of_identical_images_is_the_cap():
+    a = smooth_images(4)
+    np.testing.assert_array_equal(psnr(a, a), MAX_PSNR)
+    assert MAX_PSNR == 100.0
+
+
+def test_psnr_drops_with_more_noise():
+    a = smooth_images(4)
+    assert psnr(a, noisy(a, 5)).mean() > psnr(a, noisy(a, 40)).mean() > 0
+
+
+# --- SSIM ------------------------------------------------------------------------------------
+def test_ssim_of_identical_images_is_one():
+    a = smooth_images(3)
+    np.testing.assert_allclose(ssim(a, a), 1.0, atol=1e-12)
+
+
+def test_ssim_is_lower_for_noise_and_orders_noise_levels():
+    a = smooth_images(3)
+    light, heavy = ssim(a, noisy(a, 10)), ssim(a, noisy(a, 60))
+    assert light.shape == heavy.shape == (3,)
+    assert np.all(light < 0.99)
+    assert np.all(heavy < light)
+    assert np.all(heavy < 0.8)
+
+
+# --- NMI -------------------------------------------------------------------------------------
+def test_nmi_of_a_relabelled_perfect_assignment_is_one():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 6, 5000)
+    relabel = np.array([40, 7, 3, 11, 0, 25])  # any one-to-one renaming
+    assert normalized_mutual_info(a, relabel[a]) == pytest.approx(1.0, abs=1e-12)
+    assert normalized_mutual_info(relabel[a], a) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_nmi_of_independent_assignments_is_near_zero():
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 8, 200_000), rng.integers(0, 6, 200_000)
+    assert 0 <= normalized_mutual_info(a, b) < 0.02
+
+
+def test_nmi_of_a_partly_informative_assignment_is_in_between():
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 6, 50_000)
+    b = np.where(rng.random(a.size) < 0.5, a, rng.integers(0, 6, a.size))
+    assert 0.1 < normalized_mutual_info(a, b) < 0.9
+
+
+# --- build_report ----------------------------------------------------------------------------
+def report_inputs(clips_n=4, length=6, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    clips = rng.integers(0, 256, (clips_n, length, size, size, 3), dtype=np.uint8)
+    true_actions = rng.integers(0, 15, (clips_n, length - 1))
+    effect = EFFECT_OF_ACTION[true_actions]
+    arrays = {
+        "lam_actions": effect.copy(),  # each code one effect: NMI 1
+        "recon": clips.copy(),
+        "gen": clips[:, 1:].copy(),  # a perfect rollout
+        "gen_random": noisy(clips[:, 1:], 60, seed + 1),
+    }
+    world = SimpleNamespace(num_actions=8, temperature=0.7, maskgit_steps=3)
+    return clips, true_actions, arrays, world
+
+
+def test_build_report_delta_psnr_is_positive_when_lam_actions_beat_random_ones():
+    clips, true_actions, arrays, world = report_inputs()
+    report = build_report(clips, true_actions, arrays, world)
+    assert report["rollout_psnr"] == [MAX_PSNR] * 5
+    assert report["rollout_psnr_t4"] == MAX_PSNR
+    assert report["delta_psnr_t4"] > 0
+    assert report["delta_psnr_t4"] == pytest.approx(MAX_PSNR - report["random_action_psnr"][3])
+    assert report["delta_psnr_t1"] > 0
+
+    # swapped: the random-action rollout is the perfect one, so the delta turns negative
+    swapped = dict(arrays, gen=arrays["gen_random"], gen_random=arrays["gen"])
+    assert build_report(clips, true_actions, swapped, world)["delta_psnr_t4"] < 0
+
+
+def test_build_report_copy_floor_tokenizer_scores_nmi_and_code_usage():
+    clips, true_actions, arrays, world = report_inputs()
+    report = build_report(clips, true_actions, arrays, world)
+    expected_copy = psnr(clips[:, 4], clips[:, 0]).mean()
+    assert report["copy_psnr_t4"] == pytest.approx(expected_copy, rel=1e-12)
+    assert report["copy_psnr"][3] == report["copy_psnr_t4"]
+    assert len(report["copy_psnr"]) == len(report["rollout_psnr"]) == len(report["random_action_psnr"]) == 5
+    assert report["clips"] == 4
+    assert report["tokenizer_psnr"] == MAX_PSNR
+    assert report["tokenizer_ssim"] == pytest.approx(1.0)
+    assert report["action_nmi"] == pytest.approx(1.0)
+    usage = report["code_usage"]
+    assert len(usage) == 8 and sum(usage) == pytest.approx(1.0)
+    np.testing.assert_allclose(usage, np.bincount(arrays["lam_actions"].ravel(), minlength=8) / arrays["lam_actions"].size)
+    assert report["temperature"] == 0.7 and report["maskgit_steps"] == 3
