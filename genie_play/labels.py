@@ -103,16 +103,21 @@ def label_for_motion(dx: float, dy: float, change: float) -> str:
 
 
 def measure_code(world, code: int, prompts: list, steps: int = 4) -> CodeMotion:
-    """Reset on each prompt, step `code` `steps` times; median shift and mean change per step."""
+    """Reset on each prompt, step `code` `steps` times; shift per step and mean change per step.
+
+    The shift is measured from the prompt frame to the last frame and divided by `steps`: CoinRun
+    scrolls about a pixel a step, too little for one step's phase correlation to see past the static
+    parts of the frame, but a few steps add up to a clear peak."""
     shifts, changes = [], []
     for prompt in prompts:
-        before = np.array(world.reset(prompt))
+        first = before = np.array(world.reset(prompt))
         for _ in range(steps):
             after = np.array(world.step(code))
-            shifts.append(scene_shift(before, after))
             changes.append(frame_change(before, after))
             before = after
-    dx, dy = np.median(shifts, axis=0)  # robust to the odd step whose peak is ambiguous
+        dx, dy = scene_shift(first, before)
+        shifts.append((dx / steps, dy / steps))
+    dx, dy = np.median(shifts, axis=0)  # robust to the odd prompt whose peak is ambiguous
     change = float(np.mean(changes))
     return CodeMotion(code, round(float(dx), 3) + 0.0, round(float(dy), 3) + 0.0, round(change, 4),
                       label_for_motion(dx, dy, change))

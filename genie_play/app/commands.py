@@ -54,7 +54,7 @@ def label_prompts(count: int, size: int = 64) -> list:
     """`count` prompts: the images in assets/ first, then generated platformer sketches."""
     from .canvas import random_level
 
-    images = sorted(p for p in ASSETS.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if ASSETS.is_dir() else []
+    images = sorted(p for p in ASSETS.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if ASSETS.is_dir() else []
     prompts: list = images[:count]
     prompts += [random_level(seed, size) for seed in range(count - len(prompts))]
     return prompts
