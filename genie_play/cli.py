@@ -1,6 +1,5 @@
 """The `genie-play` command line. Commands are thin: parse, call library code, print."""
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -8,23 +7,9 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from genie_play.errors import GenieError
+from genie_play.errors import GenieError, exit_on_genie_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Play worlds made from one image (a small Genie).")
-
-
-def user_errors(fn):
-    """GenieError -> one line on stderr and exit code 2, no traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except GenieError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def progress_bar(description: str):
@@ -43,7 +28,7 @@ def progress_bar(description: str):
 
 
 @app.command()
-@user_errors
+@exit_on_genie_error
 def info(path: Path = typer.Argument(..., help="a .safetensors checkpoint")):
     """Print a checkpoint's kind, config, parameter count and provenance."""
     from genie_play.checkpoint import count_parameters, describe, load_model
@@ -64,7 +49,7 @@ def parse_levels(text: str) -> tuple[int, int]:
 
 
 @app.command()
-@user_errors
+@exit_on_genie_error
 def collect(
     out_dir: Path = typer.Argument(..., help="folder for the shards (a subfolder per split)"),
     game: str = typer.Option("coinrun", help="any Procgen game"),
@@ -87,7 +72,7 @@ def collect(
 
 
 @app.command("train")
-@user_errors
+@exit_on_genie_error
 def train_cmd(
     stage: str = typer.Argument(..., help="tokenizer, lam or dynamics"),
     data: Path = typer.Option(..., help="folder written by `genie-play collect`"),
@@ -114,7 +99,7 @@ def train_cmd(
 
 
 @app.command("eval")
-@user_errors
+@exit_on_genie_error
 def eval_cmd(
     weights: Path = typer.Option(None, help="weights folder (default: the bundled weights/)"),
     data: Path = typer.Option(..., help="folder written by `genie-play collect` (uses its test split)"),
@@ -143,7 +128,7 @@ def eval_cmd(
 
 
 @app.command()
-@user_errors
+@exit_on_genie_error
 def export(
     src: Path = typer.Argument(..., help="training output folder"),
     dst: Path = typer.Argument(..., help="weights folder to write"),
@@ -169,7 +154,7 @@ def export(
 
 
 @app.command()
-@user_errors
+@exit_on_genie_error
 def bench(
     weights: Path = typer.Option(None, help="weights folder (default: the bundled weights/)"),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),

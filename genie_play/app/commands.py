@@ -3,7 +3,6 @@
 `register(app)` adds them to a typer app (genie_play.cli calls it).
 """
 
-import functools
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import typer
 
 import genie_play
-from genie_play.errors import GenieError
+from genie_play.errors import GenieError, exit_on_genie_error
 
 DEFAULT_PROMPT = Path(genie_play.__file__).resolve().parent.parent / "assets" / "prompt.png"
 ASSETS = DEFAULT_PROMPT.parent
@@ -21,20 +20,6 @@ CLIP_HELP = "an animated GIF, a folder of frame images, or a `collect` shard (.n
 WeightsOption = typer.Option(None, "--weights", help="weights folder (default: the bundled weights/)")
 DeviceOption = typer.Option("auto", "--device", help="auto, cpu or cuda")
 SeedOption = typer.Option(0, "--seed", help="sampling seed")
-
-
-def exit_on_genie_error(function):
-    """GenieError -> one line `error: ...` on stderr and exit code 2, no traceback."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except GenieError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def open_world(weights: Path | None, device: str, seed: int):

@@ -5,6 +5,7 @@ the decoder sees only frame t plus the code and must predict frame t+1, so the c
 what changed. No ground-truth action enters the model anywhere.
 """
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -23,10 +24,7 @@ class LAMConfig:
 
     @property
     def num_actions(self) -> int:
-        n = 1
-        for level in self.levels:
-            n *= level
-        return n
+        return math.prod(self.levels)
 
 
 class LatentActionModel(nn.Module):

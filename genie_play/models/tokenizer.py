@@ -1,5 +1,6 @@
 """Video tokenizer: a frame-level FSQ autoencoder, 64x64 RGB <-> (grid x grid) discrete tokens."""
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -24,10 +25,7 @@ class TokenizerConfig:
 
     @property
     def vocab_size(self) -> int:
-        n = 1
-        for level in self.levels:
-            n *= level
-        return n
+        return math.prod(self.levels)
 
     def __post_init__(self):
         if self.patch not in (4, 8):
