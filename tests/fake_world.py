@@ -86,3 +86,31 @@ class FakeWorld:
         if array.shape[:2] != (self.image_size, self.image_size):
             array = np.asarray(Image.fromarray(array).resize((self.image_size,) * 2, Image.NEAREST))
         return array.copy()
+
+
+def fake_cli(monkeypatch, tmp_path, make_world):
+    """The app's typer commands with open_world replaced by `make_world()`; returns invoke(*args) -> result,
+    with invoke.worlds listing the worlds it opened. Runs in tmp_path with its own config dir."""
+    import typer
+    from typer.testing import CliRunner
+
+    from genie_play.app import commands
+
+    monkeypatch.setenv("GENIE_PLAY_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.chdir(tmp_path)
+    worlds = []
+
+    def fake_open_world(weights, device, seed):
+        worlds.append(make_world())
+        return worlds[-1]
+
+    monkeypatch.setattr(commands, "open_world", fake_open_world)
+    app = typer.Typer()
+    commands.register(app)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(app, [str(a) for a in args])
+
+    invoke.worlds = worlds
+    return invoke

@@ -11,7 +11,7 @@ import typer  # noqa: E402
 from PIL import Image  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from fake_world import EXPECTED_LABELS, FakeWorld, texture  # noqa: E402
+from fake_world import fake_cli, EXPECTED_LABELS, FakeWorld, texture  # noqa: E402
 from genie_play.app import commands  # noqa: E402
 from genie_play.app.app import App  # noqa: E402
 from genie_play.errors import CheckpointError  # noqa: E402
@@ -19,24 +19,7 @@ from genie_play.errors import CheckpointError  # noqa: E402
 
 @pytest.fixture
 def cli(monkeypatch, tmp_path):
-    monkeypatch.setenv("GENIE_PLAY_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.chdir(tmp_path)
-    worlds = []
-
-    def fake_open_world(weights, device, seed):
-        worlds.append(FakeWorld())
-        return worlds[-1]
-
-    monkeypatch.setattr(commands, "open_world", fake_open_world)
-    app = typer.Typer()
-    commands.register(app)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
-    invoke.worlds = worlds
-    return invoke
+    return fake_cli(monkeypatch, tmp_path, FakeWorld)
 
 
 @pytest.fixture

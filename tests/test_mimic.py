@@ -15,7 +15,7 @@ import typer  # noqa: E402
 from PIL import Image  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from fake_world import SCENE_SHIFTS, FakeWorld, texture  # noqa: E402
+from fake_world import fake_cli, SCENE_SHIFTS, FakeWorld, texture  # noqa: E402
 from genie_play import mimic  # noqa: E402
 from genie_play.app import commands  # noqa: E402
 from genie_play.app.app import App  # noqa: E402
@@ -223,24 +223,7 @@ def test_shipped_weights_replay_beats_shuffled_codes():
 
 @pytest.fixture
 def cli(monkeypatch, tmp_path):
-    monkeypatch.setenv("GENIE_PLAY_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.chdir(tmp_path)
-    worlds = []
-
-    def fake_open_world(weights, device, seed):
-        worlds.append(LamFakeWorld(code_labels=["left", "right", "jump", "down", "jl", "jr", "still", "still"]))
-        return worlds[-1]
-
-    monkeypatch.setattr(commands, "open_world", fake_open_world)
-    app = typer.Typer()
-    commands.register(app)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
-    invoke.worlds = worlds
-    return invoke
+    return fake_cli(monkeypatch, tmp_path, lambda: LamFakeWorld(code_labels=["left", "right", "jump", "down", "jl", "jr", "still", "still"]))
 
 
 def test_mimic_command_replays_the_clip(cli, tmp_path):
