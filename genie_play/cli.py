@@ -87,6 +87,8 @@ def train_cmd(
     seed: int = 0,
     threads: int = typer.Option(None, help="CPU threads (default: all cores)"),
     max_minutes: float = typer.Option(None, help="stop after this much wall time (the LR schedule ends with it)"),
+    init: Path = typer.Option(None, help="start from this checkpoint's weights (same model size), fresh optimizer"),
+    lr: float = typer.Option(None, help="override the preset's peak learning rate"),
 ):
     """Train one stage. Under `torchrun --nproc_per_node=K` it trains with DistributedDataParallel."""
     from genie_play.train.stage import train_stage
@@ -94,7 +96,7 @@ def train_cmd(
     bar, update = progress_bar(f"train {stage}")
     with bar:
         metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,
-                              max_minutes, update)
+                              max_minutes, init, lr, update)
     typer.echo("final: " + json.dumps(metrics))
 
 

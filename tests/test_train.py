@@ -227,3 +227,22 @@ def test_checkpoints_get_ordinary_file_permissions(trained, tmp_path):
     assert cli("export", trained, weights).exit_code == 0
     for path in [*trained.glob("*.safetensors"), *weights.glob("*.safetensors")]:
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask, f"{path}: {oct(path.stat().st_mode & 0o777)}"
+
+
+def test_init_starts_from_given_weights_with_a_fresh_schedule(trained, data, tmp_path):
+    source = trained / "tokenizer.safetensors"
+    out = tmp_path / "init"
+    result = train("tokenizer", data, out, "--max-steps", "1", "--lr", "1e-9", "--init", source)
+    assert result.exit_code == 0, result.output
+    before, after = load_model(source), load_model(out / "tokenizer.safetensors")
+    for name, tensor in before.state_dict().items():  # lr 1e-9: one step barely moves the weights
+        assert torch.allclose(tensor, after.state_dict()[name], atol=1e-5), name
+    assert describe(out / "tokenizer.safetensors")["provenance"]["init"] == str(source)
+    assert checkpoint_step(out / "tokenizer.safetensors") == 1
+
+
+def test_init_from_another_model_size_is_refused(trained, data, tmp_path):
+    result = train("tokenizer", data, tmp_path / "bad", "--max-steps", "1", "--preset", "cpu",
+                   "--init", trained / "tokenizer.safetensors")
+    assert result.exit_code == 2
+    assert "--init needs the same model size" in result.output

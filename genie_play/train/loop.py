@@ -1,6 +1,7 @@
 """One training loop for every stage: AdamW with warm-up + cosine schedule, bf16 autocast, periodic atomic
 checkpoints that carry the optimizer state (resume after any kill), a JSONL metrics log and a progress bar."""
 
+import dataclasses
 import json
 import math
 import os
@@ -70,8 +71,9 @@ class Run:
 
 
 def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: DistInfo = DistInfo(),
-          resume: bool = False, progress=None, seed: int = 0) -> dict:
-    """Trains run.model in place; returns the last logged metrics."""
+          resume: bool = False, progress=None, seed: int = 0, init: Path | None = None) -> dict:
+    """Trains run.model in place; returns the last logged metrics. `init`: start from that checkpoint's
+    weights (same kind and config) with a fresh optimizer and schedule, e.g. to train shipped weights on."""
     out_dir = Path(out_dir)
     ckpt = out_dir / f"{run.name}.safetensors"
     log_path = out_dir / f"{run.name}.metrics.jsonl"
@@ -85,6 +87,12 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
         start = int(extra["step"].item()) if "step" in extra else int(prov.get("step", 0))
     elif ckpt.exists() and info.is_main and not resume:
         raise GenieError(f"{ckpt}: exists already; pass --resume to continue it or choose another --out")
+    elif init is not None:
+        start_from = load_model(init, kind=run.name)
+        if dataclasses.asdict(start_from.config) != dataclasses.asdict(model.config):
+            raise GenieError(f"{init}: its {run.name} config differs from the preset's; --init needs the same model size")
+        model.load_state_dict(start_from.state_dict())
+        run.provenance["init"] = str(init)
     if info.is_main:  # temp files of a save that a kill interrupted (atomic_path names them .<name>.<random>.tmp)
         for stale in out_dir.glob(f".{ckpt.name}.*.tmp"):
             stale.unlink(missing_ok=True)

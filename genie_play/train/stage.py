@@ -17,12 +17,13 @@ from genie_play.train.stages import dynamics_run, lam_run, tokenizer_run
 def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "cpu", max_steps: int | None = None,
                 batch_size: int | None = None, resume: bool = False, device: str = "auto",
                 tokenizer: Path | None = None, lam: Path | None = None, seed: int = 0, threads: int | None = None,
-                max_minutes: float | None = None, progress=None) -> dict:
+                max_minutes: float | None = None, init: Path | None = None, lr: float | None = None,
+                progress=None) -> dict:
     try:
         model_cfg, loop_cfg = preset(stage, preset_name)
     except ValueError as e:
         raise GenieError(str(e)) from None
-    changes = {k: v for k, v in {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes}.items() if v}
+    changes = {k: v for k, v in {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes, "lr": lr}.items() if v}
     loop_cfg = dataclasses.replace(loop_cfg, **changes)
     loop_cfg = dataclasses.replace(loop_cfg, warmup=min(loop_cfg.warmup, max(1, loop_cfg.max_steps // 10)))
     torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
@@ -43,6 +44,6 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
     run.provenance.update(preset=preset_name, batch_size=loop_cfg.batch_size, max_steps=loop_cfg.max_steps,
                           world_size=info.world_size, device=str(dev))
     try:
-        return train(run, loop_cfg, out_dir, dev, info, resume=resume, progress=progress, seed=seed)
+        return train(run, loop_cfg, out_dir, dev, info, resume=resume, progress=progress, seed=seed, init=init)
     finally:
         shutdown(info)
