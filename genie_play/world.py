@@ -66,7 +66,7 @@ class World:
     def can_undo(self) -> bool:
         return bool(self.history)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def reset(self, image=None) -> np.ndarray:
         """Starts from a prompt: a path, PIL image or array of any size/mode (or a list, one per world).
         None restarts from the last prompt. Returns the first frame (H, W, 3) uint8 of world 0."""
@@ -89,7 +89,7 @@ class World:
         """One generated frame for latent action `action` in [0, num_actions): (H, W, 3) uint8 (world 0)."""
         return self.step_batch([action] * self.batch)[0]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def step_batch(self, actions) -> np.ndarray:
         """actions: one per world -> frames (B, H, W, 3) uint8."""
         if self.cache is None:
@@ -113,7 +113,7 @@ class World:
         self.last_timing = {"dynamics_ms": (t1 - t0) * 1000, "decode_ms": (time.perf_counter() - t1) * 1000}
         return self.frames
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def settle(self) -> None:
         """Adds the current frame to the KV cache. step() does it first thing; a player calls it while
         the frame is on screen, so the next key press only waits for sampling and decoding."""
@@ -125,6 +125,7 @@ class World:
             self.history[-1].pushed, self.history[-1].dropped = True, dropped
         self.pending = None
 
+    @torch.inference_mode()
     def undo(self) -> np.ndarray:
         """Back one step, restoring the previous frame and memory exactly; no-op at the start."""
         if self.history:
