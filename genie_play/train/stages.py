@@ -16,6 +16,11 @@ from genie_play.train.loop import Run
 from genie_play.train.presets import LAM_CLIP
 
 
+def unwrap(model):
+    """The model inside a DistributedDataParallel wrapper (or the model itself)."""
+    return model.module if hasattr(model, "module") else model
+
+
 def psnr_from_mse(mse: torch.Tensor) -> float:
     """mse of images in [-1, 1] -> PSNR in dB for the [0, 1] range."""
     return float(10 * torch.log10(1.0 / (mse.detach().float() / 4).clamp_min(1e-10)))
@@ -47,7 +52,7 @@ def lam_loss(model, clips: torch.Tensor):
     target = frames_to_input(clips[:, 1:])
     mse = F.mse_loss(pred.float(), target)
     balance = torch.tanh(z.float()).flatten(0, 1).mean(0).pow(2).mean()
-    usage = torch.bincount(actions.flatten(), minlength=8).float() / actions.numel()
+    usage = torch.bincount(actions.flatten(), minlength=unwrap(model).config.num_actions).float() / actions.numel()
     metrics = {"psnr": psnr_from_mse(mse), "codes_used": int((usage > 0.02).sum()), "balance": float(balance.detach())}
     return mse + 0.1 * balance, metrics
 
@@ -78,7 +83,7 @@ def mask_for_training(tokens: torch.Tensor, mask_id: int, generator: torch.Gener
 
 def dynamics_loss(model, batch):
     tokens, actions = batch  # (B, T, N) int64, (B, T-1) int64
-    mask_id = (model.module if hasattr(model, "module") else model).config.mask_id
+    mask_id = unwrap(model).config.mask_id
     inputs, mask = mask_for_training(tokens, mask_id)
     logits = model(inputs, actions)
     loss = F.cross_entropy(logits[mask].float(), tokens[mask])
