@@ -79,23 +79,7 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
     log_path = out_dir / f"{run.name}.metrics.jsonl"
     model = run.model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
-    start = 0
-    if resume and ckpt.exists():
-        loaded, prov, extra = load_model(ckpt, with_extra=True, device=device)
-        model.load_state_dict(loaded.state_dict())
-        restore_optimizer(opt, extra, device)
-        start = int(extra["step"].item()) if "step" in extra else int(prov.get("step", 0))
-    elif ckpt.exists() and info.is_main and not resume:
-        raise GenieError(f"{ckpt}: exists already; pass --resume to continue it or choose another --out")
-    elif init is not None:
-        start_from = load_model(init, kind=run.name)
-        if dataclasses.asdict(start_from.config) != dataclasses.asdict(model.config):
-            raise GenieError(f"{init}: its {run.name} config differs from the preset's; --init needs the same model size")
-        model.load_state_dict(start_from.state_dict())
-        run.provenance["init"] = str(init)
-    if info.is_main:  # temp files of a save that a kill interrupted (atomic_path names them .<name>.<random>.tmp)
-        for stale in out_dir.glob(f".{ckpt.name}.*.tmp"):
-            stale.unlink(missing_ok=True)
+    start = starting_step(run, model, opt, ckpt, resume, init, info, device)
     run.reseed(seed * 1_000_003 + info.rank * 7919 + start)
     net = wrap(model, info, device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
@@ -109,13 +93,7 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
             out_of_time = all_reduce_mean(float(out_of_time), info) > 0
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg, time_fraction)
-        batch = run.next_batch(cfg.batch_size)
-        with autocast:
-            loss, m = run.loss_fn(net, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        loss, m = optimizer_step(run, net, opt, cfg, autocast)
         samples += cfg.batch_size * info.world_size
         done = step + 1
         last = done == cfg.max_steps or out_of_time
@@ -135,6 +113,41 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
             break
     model.eval()
     return metrics
+
+
+def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | None, info: DistInfo, device) -> int:
+    """Loads what the run starts from (its own checkpoint with --resume, or --init weights) and returns the
+    step to start at. Refuses to overwrite a checkpoint silently."""
+    start = 0
+    if resume and ckpt.exists():
+        loaded, prov, extra = load_model(ckpt, with_extra=True, device=device)
+        model.load_state_dict(loaded.state_dict())
+        restore_optimizer(opt, extra, device)
+        start = int(extra["step"].item()) if "step" in extra else int(prov.get("step", 0))
+    elif ckpt.exists() and info.is_main and not resume:
+        raise GenieError(f"{ckpt}: exists already; pass --resume to continue it or choose another --out")
+    elif init is not None:
+        start_from = load_model(init, kind=run.name)
+        if dataclasses.asdict(start_from.config) != dataclasses.asdict(model.config):
+            raise GenieError(f"{init}: its {run.name} config differs from the preset's; --init needs the same model size")
+        model.load_state_dict(start_from.state_dict())
+        run.provenance["init"] = str(init)
+    if info.is_main:  # temp files of a save that a kill interrupted (atomic_path names them .<name>.<random>.tmp)
+        for stale in ckpt.parent.glob(f".{ckpt.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+    return start
+
+
+def optimizer_step(run: Run, net, opt: torch.optim.Optimizer, cfg: LoopConfig, autocast):
+    """One batch: forward under autocast, backward, clip, step. -> (loss, metrics of the batch)."""
+    batch = run.next_batch(cfg.batch_size)
+    with autocast:
+        loss, metrics = run.loss_fn(net, batch)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+    opt.step()
+    return loss, metrics
 
 
 def append_jsonl(path: Path, record: dict) -> None:
