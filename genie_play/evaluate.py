@@ -10,11 +10,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from genie_play.atomic import atomic_path, write_text_atomic
+from genie_play.atomic import write_text_atomic
 from genie_play.data.collect import EFFECT_OF_ACTION
 from genie_play.data.datasets import ClipSampler, Recording
 from genie_play.errors import GenieError
+from genie_play.media import save_png
 from genie_play.metrics import normalized_mutual_info, psnr, ssim
+from genie_play.mimic import replay_batch
 from genie_play.world import World, load_world
 
 
@@ -32,8 +34,7 @@ class EvalSettings:
 def rollout(world: World, clips: np.ndarray, actions: np.ndarray) -> np.ndarray:
     """Starts each world from the clip's first real frame and generates the rest with `actions`.
     clips (B, T, H, W, 3) uint8, actions (B, T-1) int64 -> generated (B, T-1, H, W, 3) uint8."""
-    world.reset(list(clips[:, 0]))
-    return np.stack([world.step_batch(actions[:, t]) for t in range(actions.shape[1])], axis=1)
+    return replay_batch(world, actions, list(clips[:, 0]))[:, 1:]
 
 
 def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: EvalSettings = EvalSettings(),
@@ -110,8 +111,8 @@ def write_report(report: dict, arrays: dict, out_path: str | Path, grid_clips: i
     write_text_atomic(out_path, json.dumps(report, indent=2))
     grid_path = out_path.with_name(out_path.stem + "_grid.png")
     plot_path = out_path.with_name(out_path.stem + "_psnr.png")
-    save_png(grid_path, comparison_grid(arrays["clips"][:grid_clips], arrays["gen"][:grid_clips]))
-    save_png(plot_path, psnr_plot(report))
+    save_png(comparison_grid(arrays["clips"][:grid_clips], arrays["gen"][:grid_clips]), grid_path)
+    save_png(psnr_plot(report), plot_path)
     return [out_path, grid_path, plot_path]
 
 
@@ -144,8 +145,3 @@ def psnr_plot(report: dict, size=(480, 320)) -> np.ndarray:
         draw.line(pts, fill=colour, width=2)
         draw.text((m + 10, 16 + 14 * j), name, fill=colour)
     return np.asarray(image)
-
-
-def save_png(path: Path, image: np.ndarray) -> None:
-    with atomic_path(path, suffix=".png") as tmp:
-        Image.fromarray(image).save(tmp, format="PNG")

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from genie_play.atomic import atomic_path
 from genie_play.errors import GenieError
+from genie_play.media import save_gif as write_gif
+from genie_play.media import upscale
 
 BUNDLED_CLIPS = Path(__file__).resolve().parent.parent / "assets" / "clips"
 SHARD_FRAMES = 32          # frames taken from a .npz shard when --frames is not given
@@ -273,8 +274,8 @@ def side_by_side(source: np.ndarray, replayed: np.ndarray, captions: list[str] |
     frames = []
     for t, (a, b) in enumerate(zip(source, replayed)):
         canvas = np.full((height * scale + bar, out_w, 3), 24, dtype=np.uint8)
-        canvas[:height * scale, :width * scale] = _upscale(a, scale)
-        canvas[:height * scale, (width + GAP) * scale:] = _upscale(b, scale)
+        canvas[:height * scale, :width * scale] = upscale(a, scale)
+        canvas[:height * scale, (width + GAP) * scale:] = upscale(b, scale)
         if captions is not None:
             image = Image.fromarray(canvas)
             ImageDraw.Draw(image).text((3, height * scale + 1), captions[t], fill=(235, 235, 235), font=font)
@@ -292,10 +293,6 @@ def step_captions(codes, names: list[str], prompt_name: str = "prompt") -> list[
     return captions
 
 
-def _upscale(frame: np.ndarray, scale: int) -> np.ndarray:
-    return np.repeat(np.repeat(np.asarray(frame, dtype=np.uint8), scale, axis=0), scale, axis=1)
-
-
 def save_gif(frames: list[np.ndarray], path, frame_ms: int = 100, overwrite: bool = False) -> Path:
     """An animated GIF, written atomically; refuses to replace an existing file unless `overwrite`."""
     path = Path(path)
@@ -303,11 +300,8 @@ def save_gif(frames: list[np.ndarray], path, frame_ms: int = 100, overwrite: boo
         raise GenieError(f"{path}: is a folder, not a file name")
     if path.exists() and not overwrite:
         raise GenieError(f"{path}: already exists (pass --overwrite to replace it)")
-    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
     try:
-        with atomic_path(path, suffix=".gif") as tmp:
-            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=frame_ms,
-                           loop=0, disposal=1)
+        write_gif(frames, path, frame_ms)
     except OSError as error:
         raise GenieError(f"{path}: cannot write ({error.strerror or error})") from None
     return path

@@ -4,43 +4,11 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from genie_play.atomic import atomic_path
+from genie_play.media import save_gif, save_png, save_strip, upscale  # noqa: F401 (re-exported for the app)
 
 MIN_FRAME_MS = 20    # GIF viewers clamp shorter delays anyway
 MAX_FRAME_MS = 1000  # a long pause in play should not freeze the GIF
-
-
-def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
-    """(H, W, 3) uint8 -> (H*scale, W*scale, 3) uint8, nearest neighbour."""
-    return np.repeat(np.repeat(frame, scale, axis=0), scale, axis=1)
-
-
-def save_gif(frames: list[np.ndarray], path: str | os.PathLike, durations_ms: list[int] | int = 100,
-             scale: int = 1) -> Path:
-    """frames: list of (H, W, 3) uint8. Atomic: on any error no file is left at `path`."""
-    if not frames:
-        raise ValueError("no frames to save")
-    images = [Image.fromarray(upscale(np.asarray(f, dtype=np.uint8), scale)) for f in frames]
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                       duration=durations_ms, loop=0, disposal=1)
-    return path
-
-
-def save_png(frame: np.ndarray, path: str | os.PathLike, scale: int = 1) -> Path:
-    """(H, W, 3) uint8 -> PNG, atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        Image.fromarray(upscale(np.asarray(frame, dtype=np.uint8), scale)).save(tmp, format="PNG")
-    return path
-
-
-def save_strip(frames: list[np.ndarray], path: str | os.PathLike, scale: int = 1) -> Path:
-    """Frames side by side in one PNG: (H, W*len(frames), 3)."""
-    return save_png(np.concatenate([np.asarray(f, dtype=np.uint8) for f in frames], axis=1), path, scale)
 
 
 class GifRecorder:
