@@ -217,10 +217,12 @@ def infer_codes(world, frames: np.ndarray) -> np.ndarray:
         raise ClipError(f"a clip needs at least 2 frames (T, H, W, 3), got shape {frames.shape}")
     device = getattr(world, "device", "cpu")
     codes = []
+    past = lam.config.context  # each chunk starts with the frames its first transition looks back on
     for begin in range(0, len(frames) - 1, INFER_CHUNK):
-        chunk = torch.from_numpy(frames[begin:begin + INFER_CHUNK + 1])[None].to(device)
+        lead = min(begin, past)
+        chunk = torch.from_numpy(frames[begin - lead:begin + INFER_CHUNK + 1])[None].to(device)
         with torch.no_grad():
-            codes.append(np.asarray(lam.infer_actions(chunk)[0].cpu(), dtype=np.int64))
+            codes.append(np.asarray(lam.infer_actions(chunk)[0, lead:].cpu(), dtype=np.int64))
     return np.concatenate(codes)
 
 

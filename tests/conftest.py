@@ -26,8 +26,8 @@ def tiny_tokenizer_config(patch: int = 8) -> TokenizerConfig:
     return TokenizerConfig(patch=patch, channels=8, latent_channels=8, depth=1, levels=list(TINY_LEVELS))
 
 
-def tiny_lam_config() -> LAMConfig:
-    return LAMConfig(channels=8, depth=1, levels=[2, 2, 2])
+def tiny_lam_config(context: int = 2) -> LAMConfig:
+    return LAMConfig(channels=8, depth=1, levels=[2, 2, 2], context=context)
 
 
 def tiny_dynamics_config(window: int = 4, layers: int = 2, patch: int = 8) -> DynamicsConfig:
@@ -48,9 +48,9 @@ def make_tokenizer(seed: int = 0, patch: int = 8) -> Tokenizer:
     return model.eval()
 
 
-def make_lam(seed: int = 1) -> LatentActionModel:
+def make_lam(seed: int = 1, context: int = 2) -> LatentActionModel:
     torch.manual_seed(seed)
-    return LatentActionModel(tiny_lam_config()).eval()
+    return LatentActionModel(tiny_lam_config(context)).eval()
 
 
 def make_dynamics(seed: int = 2, **kw) -> Dynamics:

@@ -6,6 +6,7 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 
 from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pygame  # noqa: E402
@@ -35,6 +36,8 @@ SHIPPED = REPO / "weights"
 
 class FakeLAM:
     """Reads FakeWorld's codes back: the code whose scene shift is nearest the measured one."""
+
+    config = SimpleNamespace(context=0)
 
     def infer_actions(self, clip: torch.Tensor) -> torch.Tensor:
         frames = clip[0].numpy()
@@ -320,3 +323,13 @@ def test_ghost_without_a_lam_is_a_message(ghost_app, tmp_path):
     run(app, 2)
     assert app.play.ghost is None and app.running and app.play.frame is not None
     assert "lam.safetensors" in " | ".join(app.toasts.texts())
+
+
+def test_infer_codes_in_chunks_equals_one_pass(monkeypatch):
+    from conftest import make_lam, random_frames
+
+    lam = make_lam(context=2)
+    frames = random_frames(1, 11, seed=3)[0].numpy()
+    whole = lam.infer_actions(torch.from_numpy(frames)[None])[0].numpy()
+    monkeypatch.setattr(mimic, "INFER_CHUNK", 3)  # chunks must carry the context of their first transition
+    assert np.array_equal(mimic.infer_codes(SimpleNamespace(lam=lam, device="cpu"), frames), whole)

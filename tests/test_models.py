@@ -7,6 +7,7 @@ import torch
 
 from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, tiny_tokenizer_config
 from genie_play.models import LatentActionModel, Tokenizer
+from genie_play.models.lam import window_index
 from genie_play.models.layers import KVCache
 from genie_play.models.quantize import FSQ
 
@@ -116,32 +117,69 @@ def test_lam_eight_codes_reachable_in_index_order():
     _, idx = lam.quantizer(torch.atanh(codes * 0.9))
     assert torch.equal(idx, torch.arange(8))
     # each code gives the decoder a different prediction
-    frame = random_frames(1, 1, seed=6).expand(8, 1, 64, 64, 3)
+    history = random_frames(1, lam.config.window - 1, seed=6)[:, None].expand(8, 1, -1, 64, 64, 3)
     with torch.no_grad():
-        pred = lam.decode(frame, codes[:, None])
+        pred = lam.decode(history, codes[:, None])
     assert pred.shape == (8, 1, 3, 64, 64)
     flat = pred.flatten(1)
     assert all(not torch.allclose(flat[i], flat[j]) for i in range(8) for j in range(i + 1, 8))
 
 
 def test_lam_takes_no_ground_truth_action():
-    for fn in (LatentActionModel.forward, LatentActionModel.encode, LatentActionModel.infer_actions):
-        params = list(inspect.signature(fn).parameters)
-        assert params == ["self", "frames"] or params == ["self", "clip"], (fn.__name__, params)
-    assert list(inspect.signature(LatentActionModel.decode).parameters) == ["self", "frames", "codes"]
+    signatures = {fn.__name__: list(inspect.signature(fn).parameters)
+                  for fn in (LatentActionModel.forward, LatentActionModel.encode, LatentActionModel.infer_actions,
+                             LatentActionModel.decode, LatentActionModel.windows)}
+    assert signatures == {"forward": ["self", "windows"], "encode": ["self", "windows"],
+                          "infer_actions": ["self", "clip", "first"], "decode": ["self", "history", "codes"],
+                          "windows": ["self", "frames", "first"]}
 
 
 def test_lam_forward_backward():
     lam = make_lam().train()
-    clip = random_frames(2, 3, seed=8)
-    pred, z, actions = lam(clip)
-    assert pred.shape == (2, 2, 3, 64, 64)
-    assert z.shape == (2, 2, 3)
-    assert actions.shape == (2, 2)
+    clip = random_frames(2, 5, seed=8)
+    windows = lam.windows(clip)
+    assert windows.shape == (2, 4, 4, 64, 64, 3)
+    pred, z, actions = lam(windows)
+    assert pred.shape == (2, 4, 3, 64, 64)
+    assert z.shape == (2, 4, 3)
+    assert actions.shape == (2, 4)
     target = clip[:, 1:].movedim(-1, -3).float() / 127.5 - 1
     ((pred - target) ** 2).mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in lam.parameters())
     assert lam.encoder[0].weight.grad.abs().sum() > 0
+
+
+def test_window_index_repeats_the_first_frame_of_clip_and_episode():
+    assert window_index(5, 4).tolist() == [[[0, 0, 0, 1], [0, 0, 1, 2], [0, 1, 2, 3], [1, 2, 3, 4]]]
+    assert window_index(4, 2).tolist() == [[[0, 1], [1, 2], [2, 3]]]  # no context: plain pairs
+    first = torch.tensor([[False, False, False, True, False, False], [True, False, False, False, False, False]])
+    index = window_index(6, 3, first)
+    assert index[0].tolist() == [[0, 0, 1], [0, 1, 2], [1, 2, 3], [3, 3, 4], [3, 4, 5]]  # episode starts at 3
+    assert index[1].tolist() == window_index(6, 3)[0].tolist()
+
+
+@pytest.mark.parametrize("context", [0, 2])
+def test_lam_action_reads_only_its_window(context):
+    lam = make_lam(context=context)
+    clip = random_frames(1, 8, seed=9)
+    base = lam.infer_actions(clip)
+    t = 4  # the action from frame 4 to 5 reads frames 4-context .. 5
+    for changed in range(8):
+        other = clip.clone()
+        other[0, changed] = 255 - other[0, changed]
+        moved = lam.infer_actions(other)[0, t] != base[0, t]
+        z_old = lam.encode(lam.windows(clip))[0][0, t]
+        z_new = lam.encode(lam.windows(other))[0][0, t]
+        inside = t - context <= changed <= t + 1
+        assert torch.equal(z_old, z_new) != inside, (changed, moved)
+
+
+def test_lam_episode_start_cuts_the_context():
+    lam = make_lam(context=2)
+    clip = random_frames(1, 6, seed=10)
+    first = torch.tensor([[True, False, False, True, False, False]])
+    actions = lam.infer_actions(clip, first)
+    assert torch.equal(actions[0, 3:], lam.infer_actions(clip[:, 3:])[0])  # as if the clip began at frame 3
 
 
 # --- dynamics: causality --------------------------------------------------------------------------
@@ -160,6 +198,17 @@ def test_dynamics_forward_shape():
         logits = dyn(tokens, actions)
     assert logits.shape == (2, 4, 64, dyn.config.vocab_size)
     assert torch.isfinite(logits).all()
+
+
+def test_dynamics_logits_at_chosen_positions_match_the_full_output():
+    dyn = make_dynamics()
+    tokens, actions = _random_tokens(dyn, 2, 4, 0)
+    at = torch.rand(tokens.shape, generator=torch.Generator().manual_seed(0)) < 0.3
+    with torch.no_grad():
+        picked = dyn(tokens, actions, at)
+        full = dyn(tokens, actions)
+    assert picked.shape == (int(at.sum()), dyn.config.vocab_size)
+    torch.testing.assert_close(picked, full[at], atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("t", [0, 1, 2])

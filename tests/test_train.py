@@ -125,6 +125,21 @@ def test_max_minutes_stops_early_with_a_checkpoint(data, tmp_path):
         assert last["lr"] == pytest.approx(1e-4)
 
 
+def test_max_minutes_is_one_budget_across_resumes(data, tmp_path):
+    out = tmp_path / "out"
+    assert train("tokenizer", data, out, "--max-steps", 100000, "--max-minutes", 0.01).exit_code == 0
+    ckpt = out / "tokenizer.safetensors"
+    stopped = checkpoint_step(ckpt)
+    _, _, extra = load_model(ckpt, with_extra=True)
+    assert 0.6 <= extra["elapsed_s"].item() < 60  # the 0.6 s budget it spent (plus the last step)
+    # resumed with the same budget: it is spent, so the run takes one step at the schedule's end and stops
+    result = train("tokenizer", data, out, "--resume", "--max-steps", 100000, "--max-minutes", 0.01)
+    assert result.exit_code == 0, result.output
+    assert checkpoint_step(ckpt) == stopped + 1
+    last = json.loads((out / "tokenizer.metrics.jsonl").read_text().splitlines()[-1])
+    assert last["lr"] == pytest.approx(1e-4)
+
+
 def test_sigkill_leaves_a_loadable_checkpoint_and_resume_goes_on(data, tmp_path):
     out = tmp_path / "out"
     ckpt, log = out / "tokenizer.safetensors", out / "tokenizer.metrics.jsonl"

@@ -47,13 +47,14 @@ class Dynamics(nn.Module):
         """tokens (..., N) int64, actions (...) int64 -> (..., N, d)."""
         return self.token_emb(tokens) + self.pos_emb + self.action_emb(actions).unsqueeze(-2)
 
-    def forward(self, tokens: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """tokens (B, T, N) int64 (mask_id where masked), actions (B, T-1) int64 -> logits (B, T, N, V)."""
+    def forward(self, tokens: torch.Tensor, actions: torch.Tensor, at: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens (B, T, N) int64 (mask_id where masked), actions (B, T-1) int64 -> logits (B, T, N, V);
+        with `at` (B, T, N) bool, only the logits of those positions (M, V): training skips the head elsewhere."""
         first = torch.full_like(actions[:, :1], self.config.no_action)
         x = self.embed(tokens, torch.cat([first, actions], dim=1))
         for block in self.blocks:
             x = block(x)
-        return self.head(self.norm(x))
+        return self.head(self.norm(x if at is None else x[at]))
 
     def new_cache(self, batch: int, device=None, dtype=torch.float32) -> KVCache:
         c = self.config

@@ -1,8 +1,10 @@
 """Latent action model: names the change from frame t to t+1 with one of 8 discrete codes.
 
-Trained as a VQ-VAE (here FSQ with 3 dims x 2 levels = 8 codes): the encoder sees frames t and t+1,
-the decoder sees only frame t plus the code and must predict frame t+1, so the code is forced to carry
-what changed. No ground-truth action enters the model anywhere.
+Trained as a VQ-VAE (here FSQ with 3 dims x 2 levels = 8 codes): the encoder sees frames t-k..t+1, the
+decoder sees only frames t-k..t plus the code and must predict frame t+1, so the code is forced to carry
+what changed. With k > 0 past frames (`context`) the decoder can carry momentum on by itself, so the code
+only has to name what the player changed (as in Genie, whose LAM sees the whole past). No ground-truth
+action enters the model anywhere.
 """
 
 import math
@@ -21,10 +23,40 @@ class LAMConfig:
     channels: int = 64  # at image_size / 4
     depth: int = 2
     levels: list[int] = field(default_factory=lambda: [2, 2, 2])
+    context: int = 0  # frames before t that the encoder and decoder see
 
     @property
     def num_actions(self) -> int:
         return math.prod(self.levels)
+
+    @property
+    def window(self) -> int:
+        """Frames one transition reads: t-context .. t+1."""
+        return self.context + 2
+
+
+def window_index(T: int, window: int, first: torch.Tensor | None = None) -> torch.Tensor:
+    """-> (B or 1, T-1, window) int64: for transition t, the frames t-window+2 .. t+1. Frames before the clip
+    (or before the episode start, where first (B, T) bool marks one) repeat the episode's first frame."""
+    t = torch.arange(T - 1)
+    idx = t[:, None] + torch.arange(window - 1)[None, :] - (window - 2)  # (T-1, window-1): t-k .. t
+    if first is None:
+        start = torch.zeros(1, T - 1, dtype=torch.long)
+    else:
+        first = first.cpu().bool().clone()
+        first[:, 0] = True
+        marks = torch.where(first, torch.arange(T), torch.zeros_like(first, dtype=torch.long))
+        start = marks.cummax(dim=1).values[:, :-1]  # (B, T-1): where frame t's episode began
+    past = torch.maximum(idx[None], start[..., None])
+    return torch.cat([past, (t + 1)[None, :, None].expand(len(start), -1, -1)], dim=2)
+
+
+def gather_windows(frames: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """frames (B, T, H, W, 3), index (B or 1, N, window) -> (B, N, window, H, W, 3)."""
+    B = frames.shape[0]
+    index = index.to(frames.device).expand(B, -1, -1)
+    flat = frames[torch.arange(B, device=frames.device)[:, None], index.flatten(1)]  # (B, N*window, H, W, 3)
+    return flat.unflatten(1, index.shape[1:])
 
 
 class LatentActionModel(nn.Module):
@@ -33,38 +65,41 @@ class LatentActionModel(nn.Module):
         self.config = config
         c, depth, g = config.channels, config.depth, config.image_size // 8
         self.encoder = nn.Sequential(
-            nn.Conv2d(6, c, 4, stride=4), res_stack(c, depth),
+            nn.Conv2d(3 * config.window, c, 4, stride=4), res_stack(c, depth),
             nn.Conv2d(c, c, 2, stride=2), res_stack(c, depth), nn.SiLU(),
             nn.Conv2d(c, 16, 1), nn.Flatten(), nn.Linear(16 * g * g, 256), nn.SiLU(), nn.Linear(256, len(config.levels)),
         )
         self.quantizer = FSQ(config.levels)
-        self.decoder_stem = nn.Conv2d(3, c, 4, stride=4)
+        self.decoder_stem = nn.Conv2d(3 * (config.window - 1), c, 4, stride=4)
         self.action_film = nn.Linear(len(config.levels), 2 * c)
         self.decoder = nn.Sequential(res_stack(c, depth + 1), nn.SiLU(), Upsample(c, 3, 4))
 
-    def encode(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """frames (B, T, H, W, 3) uint8 -> (pre-quantisation z (B, T-1, d), codes (B, T-1, d), actions (B, T-1) int64)."""
-        x = frames_to_input(frames)  # (B, T, 3, H, W)
-        pairs = torch.cat([x[:, :-1], x[:, 1:]], dim=2).flatten(0, 1)  # (B*(T-1), 6, H, W)
-        z = self.encoder(pairs).unflatten(0, (x.shape[0], x.shape[1] - 1))
+    def windows(self, frames: torch.Tensor, first: torch.Tensor | None = None) -> torch.Tensor:
+        """frames (B, T, H, W, 3) uint8 -> every transition's frames (B, T-1, window, H, W, 3)."""
+        return gather_windows(frames, window_index(frames.shape[1], self.config.window, first))
+
+    def encode(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """windows (B, N, window, H, W, 3) uint8 -> (pre-quantisation z (B, N, d), codes (B, N, d), actions (B, N) int64)."""
+        x = frames_to_input(windows).flatten(2, 3).flatten(0, 1)  # (B*N, 3*window, H, W)
+        z = self.encoder(x).unflatten(0, windows.shape[:2])
         codes, actions = self.quantizer(z)
         return z, codes, actions
 
-    def decode(self, frames: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """frames (B, T-1, H, W, 3) uint8 (frame t), codes (B, T-1, d) -> frame t+1 prediction (B, T-1, 3, H, W) in [-1, 1]."""
-        x = frames_to_input(frames).flatten(0, 1)
-        h = self.decoder_stem(x)
+    def decode(self, history: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """history (B, N, window-1, H, W, 3) uint8 (frames t-k..t), codes (B, N, d) -> frame t+1 (B, N, 3, H, W) in [-1, 1]."""
+        x = frames_to_input(history).flatten(0, 1)  # (B*N, window-1, 3, H, W)
+        h = self.decoder_stem(x.flatten(1, 2))
         scale, shift = self.action_film(codes.flatten(0, 1)).chunk(2, dim=-1)
         h = h * (1 + scale[..., None, None]) + shift[..., None, None]
-        out = x + self.decoder(h)  # predict the change, not the whole frame
+        out = x[:, -1] + self.decoder(h)  # predict the change from frame t, not the whole frame
         return out.unflatten(0, codes.shape[:2])
 
     @torch.no_grad()
-    def infer_actions(self, clip: torch.Tensor) -> torch.Tensor:
-        """clip (B, T, H, W, 3) uint8 -> latent actions (B, T-1) int64 in [0, num_actions)."""
-        return self.encode(clip)[2]
+    def infer_actions(self, clip: torch.Tensor, first: torch.Tensor | None = None) -> torch.Tensor:
+        """clip (B, T, H, W, 3) uint8 (first (B, T) bool marks episode starts) -> latent actions (B, T-1) int64."""
+        return self.encode(self.windows(clip, first))[2]
 
-    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """frames (B, T, H, W, 3) uint8 -> (prediction of frames 1..T-1 (B, T-1, 3, H, W), z (B, T-1, d), actions (B, T-1))."""
-        z, codes, actions = self.encode(frames)
-        return self.decode(frames[:, :-1], codes), z, actions
+    def forward(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """windows (B, N, window, H, W, 3) uint8 -> (prediction of each last frame (B, N, 3, H, W), z (B, N, d), actions (B, N))."""
+        z, codes, actions = self.encode(windows)
+        return self.decode(windows[:, :, :-1], codes), z, actions

@@ -79,15 +79,16 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
     log_path = out_dir / f"{run.name}.metrics.jsonl"
     model = run.model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
-    start = starting_step(run, model, opt, ckpt, resume, init, info, device)
+    start, spent_s = starting_step(run, model, opt, ckpt, resume, init, info, device)
     run.reseed(seed * 1_000_003 + info.rank * 7919 + start)
     net = wrap(model, info, device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
     metrics, t0, samples = {}, time.time(), 0
+    budget_t0 = t0 - spent_s  # --max-minutes counts the time earlier runs of this checkpoint already took
     budget_s = cfg.max_minutes * 60 if cfg.max_minutes else None
     model.train()
     for step in range(start, cfg.max_steps):
-        time_fraction = (time.time() - t0) / budget_s if budget_s else 0.0
+        time_fraction = (time.time() - budget_t0) / budget_s if budget_s else 0.0
         out_of_time = time_fraction >= 1.0
         if budget_s and info.world_size > 1:
             out_of_time = all_reduce_mean(float(out_of_time), info) > 0
@@ -108,7 +109,9 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
             progress(done, cfg.max_steps, metrics)
         if info.is_main and (done % cfg.checkpoint_every == 0 or last):
             prov = dict(run.provenance, step=done, metrics=metrics)
-            save_checkpoint(ckpt, model, prov, extra={**optimizer_tensors(opt), "step": torch.tensor([done])})
+            extra = {**optimizer_tensors(opt), "step": torch.tensor([done]),
+                     "elapsed_s": torch.tensor([time.time() - budget_t0], dtype=torch.float64)}
+            save_checkpoint(ckpt, model, prov, extra=extra)
         if out_of_time:
             break
     model.eval()
@@ -117,13 +120,14 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
 
 def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | None, info: DistInfo, device) -> int:
     """Loads what the run starts from (its own checkpoint with --resume, or --init weights) and returns the
-    step to start at. Refuses to overwrite a checkpoint silently."""
-    start = 0
+    step to start at and the training seconds already spent. Refuses to overwrite a checkpoint silently."""
+    start, spent_s = 0, 0.0
     if resume and ckpt.exists():
         loaded, prov, extra = load_model(ckpt, with_extra=True, device=device)
         model.load_state_dict(loaded.state_dict())
         restore_optimizer(opt, extra, device)
         start = int(extra["step"].item()) if "step" in extra else int(prov.get("step", 0))
+        spent_s = float(extra["elapsed_s"].item()) if "elapsed_s" in extra else 0.0
     elif ckpt.exists() and info.is_main and not resume:
         raise GenieError(f"{ckpt}: exists already; pass --resume to continue it or choose another --out")
     elif init is not None:
@@ -135,7 +139,7 @@ def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | N
     if info.is_main:  # temp files of a save that a kill interrupted (atomic_path names them .<name>.<random>.tmp)
         for stale in ckpt.parent.glob(f".{ckpt.name}.*.tmp"):
             stale.unlink(missing_ok=True)
-    return start
+    return start, spent_s
 
 
 def optimizer_step(run: Run, net, opt: torch.optim.Optimizer, cfg: LoopConfig, autocast):

@@ -11,7 +11,7 @@ PRESETS = {
         "gpu": (TokenizerConfig(channels=96, latent_channels=192, depth=2), LoopConfig(max_steps=8000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
     },
     "lam": {
-        "tiny": (LAMConfig(channels=16, depth=1), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
+        "tiny": (LAMConfig(channels=16, depth=1, context=2), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
         "cpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=4000, batch_size=32, lr=1e-3, warmup=200)),
         "gpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=6000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
     },
@@ -21,10 +21,6 @@ PRESETS = {
         "gpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=10000, batch_size=128, lr=6e-4, warmup=300, checkpoint_every=1000)),
     },
 }
-
-# Clip length the LAM trains on (frame t, t+1).
-LAM_CLIP = 2
-
 
 def preset(stage: str, name: str):
     if stage not in PRESETS:

@@ -13,7 +13,6 @@ from genie_play.data.datasets import ClipSampler, FrameSampler, Recording, Token
 from genie_play.models import Dynamics, LatentActionModel, Tokenizer
 from genie_play.models.convs import frames_to_input
 from genie_play.train.loop import Run
-from genie_play.train.presets import LAM_CLIP
 
 
 def unwrap(model):
@@ -41,15 +40,15 @@ def tokenizer_run(config, data_dir: Path, device) -> Run:
         return torch.from_numpy(sampler.sample(batch_size)).to(device, non_blocking=True)
 
     return Run("tokenizer", Tokenizer(config), tokenizer_loss, next_batch, sampler.reseed, {"data": str(data_dir)})
-    return run
 
 
 # --- latent action model ------------------------------------------------------------------------
 def lam_loss(model, clips: torch.Tensor):
-    """clips (B, T, H, W, 3) uint8. Reconstruction of frame t+1 plus a term that keeps each code bit balanced
-    across the batch, so all 8 codes stay in use."""
-    pred, z, actions = model(clips)
-    target = frames_to_input(clips[:, 1:])
+    """clips (B, window, H, W, 3) uint8. Reconstruction of the last frame plus a term that keeps each code bit
+    balanced across the batch, so all 8 codes stay in use."""
+    windows = clips[:, None]  # (B, 1, window, H, W, 3): one transition a clip, with its full context
+    pred, z, actions = model(windows)
+    target = frames_to_input(clips[:, -1:])
     mse = F.mse_loss(pred.float(), target)
     balance = torch.tanh(z.float()).flatten(0, 1).mean(0).pow(2).mean()
     usage = torch.bincount(actions.flatten(), minlength=unwrap(model).config.num_actions).float() / actions.numel()
@@ -57,13 +56,22 @@ def lam_loss(model, clips: torch.Tensor):
     return mse + 0.1 * balance, metrics
 
 
+def pad_clip_starts(clips: np.ndarray, rng: np.random.Generator, share: float = 0.25) -> np.ndarray:
+    """clips (B, L, H, W, 3) -> the same, with a `share` of them starting as at an episode or prompt start: their
+    first j frames (j random) replaced by frame j, as the LAM sees them at the start of a clip."""
+    B, L = clips.shape[:2]
+    j = np.where(rng.random(B) < share, rng.integers(1, L - 1, B) if L > 2 else 0, 0)  # (B,)
+    index = np.maximum(np.arange(L)[None, :], j[:, None])
+    return clips[np.arange(B)[:, None], index]
+
+
 def lam_run(config, data_dir: Path, device) -> Run:
-    sampler = ClipSampler(Recording(data_dir, "train"), LAM_CLIP)
+    sampler = ClipSampler(Recording(data_dir, "train"), config.window)
     def next_batch(batch_size):
-        return torch.from_numpy(sampler.sample(batch_size)).to(device, non_blocking=True)
+        clips = pad_clip_starts(sampler.sample(batch_size), sampler.rng)
+        return torch.from_numpy(clips).to(device, non_blocking=True)
 
     return Run("lam", LatentActionModel(config), lam_loss, next_batch, sampler.reseed, {"data": str(data_dir)})
-    return run
 
 
 # --- dynamics ---------------------------------------------------------------------------------
@@ -85,9 +93,10 @@ def dynamics_loss(model, batch):
     tokens, actions = batch  # (B, T, N) int64, (B, T-1) int64
     mask_id = unwrap(model).config.mask_id
     inputs, mask = mask_for_training(tokens, mask_id)
-    logits = model(inputs, actions)
-    loss = F.cross_entropy(logits[mask].float(), tokens[mask])
-    acc = (logits[mask].argmax(-1) == tokens[mask]).float().mean()
+    logits = model(inputs, actions, mask)  # (M, V): the masked positions only
+    target = tokens[mask]
+    loss = F.cross_entropy(logits.float(), target)
+    acc = (logits.argmax(-1) == target).float().mean()
     return loss, {"masked_acc": float(acc)}
 
 
@@ -106,7 +115,8 @@ def pretokenize(recording: Recording, tokenizer: Tokenizer, lam: LatentActionMod
             progress(i + batch, 2 * E * S)
     for e in range(E):
         clip = torch.from_numpy(frames[e : e + 1]).to(device)  # (1, S, H, W, 3)
-        actions[e, :-1] = lam.infer_actions(clip)[0].cpu().numpy()
+        first = torch.from_numpy(recording.arrays["first"][e : e + 1])
+        actions[e, :-1] = lam.infer_actions(clip, first)[0].cpu().numpy()
         if progress:
             progress(E * S + (e + 1) * S, 2 * E * S)
     return tokens.reshape(E, S, -1), actions
@@ -148,4 +158,3 @@ def dynamics_run(config, data_dir: Path, device, tokenizer_path: Path, lam_path:
 
     prov = {"data": str(data_dir), "tokenizer": file_digest(tokenizer_path), "lam": file_digest(lam_path)}
     return Run("dynamics", Dynamics(config), dynamics_loss, next_batch, sampler.reseed, prov)
-    return run
