@@ -118,7 +118,7 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
     return metrics
 
 
-def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | None, info: DistInfo, device) -> int:
+def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | None, info: DistInfo, device) -> tuple[int, float]:
     """Loads what the run starts from (its own checkpoint with --resume, or --init weights) and returns the
     step to start at and the training seconds already spent. Refuses to overwrite a checkpoint silently."""
     start, spent_s = 0, 0.0
