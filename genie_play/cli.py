@@ -126,6 +126,8 @@ def eval_cmd(
     for key in ("clips", "tokenizer_psnr", "tokenizer_ssim", "rollout_psnr_t4", "copy_psnr_t4", "delta_psnr_t4", "action_nmi"):
         typer.echo(f"{key}: {report[key]:.4g}" if isinstance(report[key], float) else f"{key}: {report[key]}")
     typer.echo("code_usage: " + " ".join(f"{u:.3f}" for u in report["code_usage"]))
+    for game, effects in report["action_effects"].items():
+        typer.echo(f"action_nmi classes ({game}): {', '.join(effects)}")
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 

@@ -11,8 +11,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from genie_play.atomic import write_text_atomic
-from genie_play.data.collect import EFFECT_OF_ACTION
 from genie_play.data.datasets import ClipSampler, Recording
+from genie_play.data.effects import effect_labels, effect_names
 from genie_play.errors import GenieError
 from genie_play.media import save_png
 from genie_play.metrics import normalized_mutual_info, psnr, ssim
@@ -46,6 +46,7 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
     e, s = sampler.index(settings.clips)
     clips = sampler.recording.frames[e, s]  # (C, T, H, W, 3)
     true_actions = sampler.recording.arrays["actions"][e, s[:, :-1]]  # (C, T-1)
+    games = sampler.recording.games[e[:, 0]]  # (C,)
     world = load_world(weights_dir, device=device, seed=settings.seed, batch=settings.batch)
     if world.lam is None:
         raise GenieError(f"{weights_dir}: evaluation needs lam.safetensors beside the tokenizer and dynamics")
@@ -59,7 +60,7 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
     n = len(clips) - len(clips) % settings.batch
     if n == 0:
         raise GenieError(f"{data_dir}: need at least {settings.batch} test clips, found {len(clips)}")
-    clips, true_actions = clips[:n], true_actions[:n]
+    clips, true_actions, games = clips[:n], true_actions[:n], games[:n]
     for i in range(0, n, settings.batch):
         chunk = clips[i : i + settings.batch]
         with torch.no_grad():
@@ -74,11 +75,13 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
             progress(i + settings.batch, n)
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     arrays["clips"] = clips
-    report = build_report(clips, true_actions, arrays, world)
+    report = build_report(clips, effect_labels(true_actions, games), arrays, world)
+    report["action_effects"] = {game: list(effect_names(game)) for game in np.unique(games).tolist()}
     return report, arrays
 
 
-def build_report(clips, true_actions, arrays, world: World) -> dict:
+def build_report(clips, true_effects, arrays, world: World) -> dict:
+    """clips (C, T, H, W, 3) uint8, true_effects (C, T-1) int64: the effect class of each true action."""
     real = clips[:, 1:]
     rollout_psnr = psnr(real, arrays["gen"]).mean(0)  # (T-1,)
     random_psnr = psnr(real, arrays["gen_random"]).mean(0)
@@ -98,7 +101,7 @@ def build_report(clips, true_actions, arrays, world: World) -> dict:
         "delta_psnr_t1": float(rollout_psnr[0] - random_psnr[0]),
         "copy_psnr": [float(x) for x in copy_psnr],
         "copy_psnr_t4": float(copy_psnr[3]),
-        "action_nmi": normalized_mutual_info(lam_actions, EFFECT_OF_ACTION[true_actions.ravel()]),
+        "action_nmi": normalized_mutual_info(lam_actions, true_effects.ravel()),
         "code_usage": [float(x) for x in usage],
         "temperature": world.temperature,
         "maskgit_steps": world.maskgit_steps,

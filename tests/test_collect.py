@@ -1,5 +1,7 @@
 """Recording Procgen episodes into shards: contents, resuming, errors, the policies and clip windows."""
 
+import shutil
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -7,7 +9,7 @@ from typer.testing import CliRunner
 import genie_play.data.collect as collect_mod
 from genie_play.cli import app
 from genie_play.data.collect import NUM_PROCGEN_ACTIONS, Policy, collect, plan_jobs
-from genie_play.data.datasets import clip_starts
+from genie_play.data.datasets import Recording, clip_starts
 from genie_play.data.shards import SHARD_KEYS, list_shards, read_shard
 from genie_play.errors import DataError, GenieError
 
@@ -45,6 +47,18 @@ def test_shard_arrays_shapes_dtypes_and_meta(recorded):
     assert meta["split"] == "val" and meta["policy"] == "explore"
     assert set(meta["coverage"]) == {"episodes", "mean_episode_length", "coin_rate"}
     assert stats == [meta["coverage"]]
+
+
+def test_recording_knows_the_game_of_every_environment(recorded, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(recorded[0], root)  # the module's recording stays as it is
+    collect(root, "bigfish", (3, 9), 40, split="val", policy="uniform", workers=1, num_envs=ENVS,
+            steps_per_shard=SHARD_STEPS, seed=6)
+    recording = Recording(root, "val")
+    by_path = [p.name.split("-")[0] for p in recording.paths]
+    assert by_path == ["bigfish", "coinrun"]  # shards in name order
+    assert recording.games.tolist() == ["bigfish"] * ENVS + ["coinrun"] * ENVS
+    assert len(recording.games) == len(recording.frames)
 
 
 def test_level_ids_stay_inside_the_requested_range(recorded):

@@ -61,11 +61,13 @@ def test_collect_train_eval_export_render_info(tmp_path):
     assert len(report["code_usage"]) == 8 and sum(report["code_usage"]) == pytest.approx(1.0)
     assert all(0 <= u <= 1 for u in report["code_usage"])
     assert 0 <= report["action_nmi"] <= 1 + 1e-9
+    assert report["action_effects"] == {"coinrun": ["left", "right", "jump", "jump-left", "jump-right", "still"]}
     assert -1 <= report["tokenizer_ssim"] <= 1
     for key in ("tokenizer_psnr", "rollout_psnr_t4", "copy_psnr_t4"):
         assert 0 < report[key] <= 100, key
     assert np.isfinite(report["delta_psnr_t4"])
     assert "clips: 4" in printed and "code_usage:" in printed
+    assert "action_nmi classes (coinrun): left, right, jump, jump-left, jump-right, still" in printed
 
     grid = Image.open(report_path.with_name("report_grid.png"))
     plot = Image.open(report_path.with_name("report_psnr.png"))

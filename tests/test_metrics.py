@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from genie_play.data.collect import EFFECT_OF_ACTION
+from genie_play.data.effects import COINRUN_EFFECT_OF_ACTION, effect_labels, effect_names
 from genie_play.evaluate import build_report
 from genie_play.metrics import MAX_PSNR, normalized_mutual_info, psnr, ssim
 
@@ -89,7 +89,7 @@ def report_inputs(clips_n=4, length=6, size=16, seed=0):
     rng = np.random.default_rng(seed)
     clips = rng.integers(0, 256, (clips_n, length, size, size, 3), dtype=np.uint8)
     true_actions = rng.integers(0, 15, (clips_n, length - 1))
-    effect = EFFECT_OF_ACTION[true_actions]
+    effect = COINRUN_EFFECT_OF_ACTION[true_actions]
     arrays = {
         "lam_actions": effect.copy(),  # each code one effect: NMI 1
         "recon": clips.copy(),
@@ -97,12 +97,12 @@ def report_inputs(clips_n=4, length=6, size=16, seed=0):
         "gen_random": noisy(clips[:, 1:], 60, seed + 1),
     }
     world = SimpleNamespace(num_actions=8, temperature=0.7, maskgit_steps=3)
-    return clips, true_actions, arrays, world
+    return clips, effect, arrays, world
 
 
 def test_build_report_delta_psnr_is_positive_when_lam_actions_beat_random_ones():
-    clips, true_actions, arrays, world = report_inputs()
-    report = build_report(clips, true_actions, arrays, world)
+    clips, true_effects, arrays, world = report_inputs()
+    report = build_report(clips, true_effects, arrays, world)
     assert report["rollout_psnr"] == [MAX_PSNR] * 5
     assert report["rollout_psnr_t4"] == MAX_PSNR
     assert report["delta_psnr_t4"] > 0
@@ -111,12 +111,12 @@ def test_build_report_delta_psnr_is_positive_when_lam_actions_beat_random_ones()
 
     # swapped: the random-action rollout is the perfect one, so the delta turns negative
     swapped = dict(arrays, gen=arrays["gen_random"], gen_random=arrays["gen"])
-    assert build_report(clips, true_actions, swapped, world)["delta_psnr_t4"] < 0
+    assert build_report(clips, true_effects, swapped, world)["delta_psnr_t4"] < 0
 
 
 def test_build_report_copy_floor_tokenizer_scores_nmi_and_code_usage():
-    clips, true_actions, arrays, world = report_inputs()
-    report = build_report(clips, true_actions, arrays, world)
+    clips, true_effects, arrays, world = report_inputs()
+    report = build_report(clips, true_effects, arrays, world)
     expected_copy = psnr(clips[:, 4], clips[:, 0]).mean()
     assert report["copy_psnr_t4"] == pytest.approx(expected_copy, rel=1e-12)
     assert report["copy_psnr"][3] == report["copy_psnr_t4"]
@@ -129,3 +129,32 @@ def test_build_report_copy_floor_tokenizer_scores_nmi_and_code_usage():
     assert len(usage) == 8 and sum(usage) == pytest.approx(1.0)
     np.testing.assert_allclose(usage, np.bincount(arrays["lam_actions"].ravel(), minlength=8) / arrays["lam_actions"].size)
     assert report["temperature"] == 0.7 and report["maskgit_steps"] == 3
+
+
+# --- effect labels ---------------------------------------------------------------------------
+def test_coinrun_keys_with_the_same_effect_share_a_label():
+    # left+down and left move left; no-op, down and the letter keys stand still; up jumps
+    actions = np.array([[0, 1, 4, 3, 9, 14, 5, 7, 8]])
+    labels = effect_labels(actions, np.array(["coinrun"]))[0]
+    assert labels[0] == labels[1]
+    assert labels[2] == labels[3] == labels[4] == labels[5]
+    assert len({labels[1], labels[2], labels[6], labels[7], labels[8]}) == 5
+    assert effect_names("coinrun") == ("left", "right", "jump", "jump-left", "jump-right", "still")
+
+
+def test_other_games_score_against_each_key_and_games_never_share_a_label():
+    actions = np.tile(np.arange(15), (2, 1))
+    labels = effect_labels(actions, np.array(["bigfish", "coinrun"]))
+    assert len(set(labels[0])) == 15  # a game we know nothing of: every key its own class
+    assert len(set(labels[1])) == 6
+    assert not set(labels[0]) & set(labels[1])
+    assert len(effect_names("bigfish")) == 15
+
+
+def test_nmi_against_effects_is_one_when_codes_follow_the_effect_not_the_key():
+    rng = np.random.default_rng(3)
+    actions = rng.integers(0, 15, (20, 15))
+    codes = COINRUN_EFFECT_OF_ACTION[actions]  # a LAM that sees effects only
+    effects = effect_labels(actions, np.array(["coinrun"] * 20))
+    assert normalized_mutual_info(codes.ravel(), effects.ravel()) == pytest.approx(1.0)
+    assert normalized_mutual_info(codes.ravel(), actions.ravel()) < 0.9  # against raw keys it would not be

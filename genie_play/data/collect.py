@@ -18,9 +18,6 @@ NUM_PROCGEN_ACTIONS = 15
 # The explore policy favours moving on (right, jump-right) but keeps every effect common.
 EXPLORE_ACTIONS = np.array([7, 8, 5, 4, 1, 2])
 EXPLORE_WEIGHTS = np.array([0.30, 0.25, 0.10, 0.13, 0.11, 0.11])
-# Effect groups for evaluation: left, right, jump, jump-left, jump-right, still (down and letter keys do nothing).
-EFFECT_OF_ACTION = np.array([0, 0, 3, 5, 5, 2, 1, 1, 4, 5, 5, 5, 5, 5, 5])
-EFFECT_NAMES = ("left", "right", "jump", "jump-left", "jump-right", "still")
 
 
 @dataclass

@@ -13,10 +13,13 @@ class Recording:
 
     def __init__(self, data_dir: str | Path, split: str, max_shards: int | None = None):
         paths = list_shards(data_dir, split)[:max_shards]
-        loaded = [read_shard(p)[0] for p in paths]
+        shards = [read_shard(p) for p in paths]
+        loaded = [arrays for arrays, _ in shards]
         steps = min(a["frames"].shape[1] for a in loaded)
         self.paths = paths
         self.arrays = {k: np.concatenate([a[k][:, :steps] for a in loaded]) for k in loaded[0]}
+        # (E,) str: the Procgen game of each environment's episodes
+        self.games = np.concatenate([[meta.get("game", "unknown")] * len(a["frames"]) for a, (_, meta) in zip(loaded, shards)])
 
     @property
     def frames(self) -> np.ndarray:

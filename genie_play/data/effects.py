@@ -1,0 +1,32 @@
+"""What each recorded Procgen key does, per game, so that action NMI scores codes against effects.
+
+Procgen's 15 actions are the same key combinations in every game; what they do differs. Where a game is
+known (CoinRun: GUIDE §2) keys with the same effect are grouped; elsewhere each key is its own class.
+"""
+
+import numpy as np
+
+# Procgen action ids: 0 left+down, 1 left, 2 left+up, 3 down, 4 no-op, 5 up, 6 right+down, 7 right, 8 right+up,
+# 9-14 the letter keys.
+KEY_NAMES = ("left+down", "left", "left+up", "down", "no-op", "up", "right+down", "right", "right+up",
+             "D", "A", "W", "S", "Q", "E")
+# CoinRun: "up" jumps; down and the letter keys do nothing.
+COINRUN_EFFECT_NAMES = ("left", "right", "jump", "jump-left", "jump-right", "still")
+COINRUN_EFFECT_OF_ACTION = np.array([0, 0, 3, 5, 5, 2, 1, 1, 4, 5, 5, 5, 5, 5, 5])
+KNOWN_EFFECTS = {"coinrun": (COINRUN_EFFECT_OF_ACTION, COINRUN_EFFECT_NAMES)}
+
+
+def effect_names(game: str) -> tuple[str, ...]:
+    """The classes the keys of `game` fall into (each key its own class for games not in KNOWN_EFFECTS)."""
+    return KNOWN_EFFECTS[game][1] if game in KNOWN_EFFECTS else KEY_NAMES
+
+
+def effect_labels(actions: np.ndarray, games: np.ndarray) -> np.ndarray:
+    """actions (C, T) Procgen ids, games (C,) str -> (C, T) int64: one label per distinct (game, effect)."""
+    names = np.empty(actions.shape, dtype=object)
+    for game in np.unique(games):
+        rows = games == game
+        effect_of_action = KNOWN_EFFECTS[game][0] if game in KNOWN_EFFECTS else np.arange(len(KEY_NAMES))
+        labels = np.asarray(effect_names(game), dtype=object)[effect_of_action[actions[rows]]]
+        names[rows] = game + ":" + labels
+    return np.unique(names, return_inverse=True)[1].reshape(actions.shape).astype(np.int64)
