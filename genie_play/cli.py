@@ -123,8 +123,12 @@ def eval_cmd(
     with bar:
         report, arrays = evaluate(weights, data, settings, device, update)
     paths = write_report(report, arrays, out)
-    for key in ("clips", "tokenizer_psnr", "tokenizer_ssim", "rollout_psnr_t4", "copy_psnr_t4", "delta_psnr_t4", "action_nmi"):
+    for key in ("clips", "tokenizer_psnr", "tokenizer_ssim", "action_nmi"):
         typer.echo(f"{key}: {report[key]:.4g}" if isinstance(report[key], float) else f"{key}: {report[key]}")
+    se = report["standard_error_t4"]
+    for key, se_key in (("rollout_psnr_t4", "rollout_psnr"), ("copy_psnr_t4", "copy_psnr"),
+                        ("rollout_minus_copy_t4", "rollout_minus_copy"), ("delta_psnr_t4", "delta_psnr")):
+        typer.echo(f"{key}: {report[key]:.4g}" + (f" ± {se[se_key]:.2g} (standard error)" if se[se_key] is not None else ""))
     typer.echo("code_usage: " + " ".join(f"{u:.3f}" for u in report["code_usage"]))
     for game, effects in report["action_effects"].items():
         typer.echo(f"action_nmi classes ({game}): {', '.join(effects)}")

@@ -83,9 +83,9 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
 def build_report(clips, true_effects, arrays, world: World) -> dict:
     """clips (C, T, H, W, 3) uint8, true_effects (C, T-1) int64: the effect class of each true action."""
     real = clips[:, 1:]
-    rollout_psnr = psnr(real, arrays["gen"]).mean(0)  # (T-1,)
-    random_psnr = psnr(real, arrays["gen_random"]).mean(0)
-    copy_psnr = psnr(real, np.broadcast_to(clips[:, :1], real.shape)).mean(0)
+    per_clip = {"rollout": psnr(real, arrays["gen"]), "random": psnr(real, arrays["gen_random"]),
+                "copy": psnr(real, np.broadcast_to(clips[:, :1], real.shape))}  # each (C, T-1)
+    rollout_psnr, random_psnr, copy_psnr = (per_clip[k].mean(0) for k in ("rollout", "random", "copy"))
     flat_real = clips.reshape(-1, *clips.shape[2:])
     lam_actions = arrays["lam_actions"].ravel()
     usage = np.bincount(lam_actions, minlength=world.num_actions) / lam_actions.size
@@ -101,11 +101,23 @@ def build_report(clips, true_effects, arrays, world: World) -> dict:
         "delta_psnr_t1": float(rollout_psnr[0] - random_psnr[0]),
         "copy_psnr": [float(x) for x in copy_psnr],
         "copy_psnr_t4": float(copy_psnr[3]),
+        "rollout_minus_copy_t4": float(rollout_psnr[3] - copy_psnr[3]),
+        "standard_error_t4": standard_errors_t4(per_clip),
         "action_nmi": normalized_mutual_info(lam_actions, true_effects.ravel()),
         "code_usage": [float(x) for x in usage],
         "temperature": world.temperature,
         "maskgit_steps": world.maskgit_steps,
     }
+
+
+def standard_errors_t4(per_clip: dict[str, np.ndarray]) -> dict[str, float]:
+    """Standard errors over clips of the t = 4 figures; the differences are paired (same clips), so
+    they are far tighter than the figures themselves. per_clip: name -> PSNR (C, T-1)."""
+    at4 = {k: v[:, 3] for k, v in per_clip.items()}
+    samples = {"rollout_psnr": at4["rollout"], "copy_psnr": at4["copy"],
+               "delta_psnr": at4["rollout"] - at4["random"], "rollout_minus_copy": at4["rollout"] - at4["copy"]}
+    n = len(at4["rollout"])
+    return {k: float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else None for k, v in samples.items()}
 
 
 def write_report(report: dict, arrays: dict, out_path: str | Path, grid_clips: int = 4) -> list[Path]:

@@ -158,3 +158,23 @@ def test_nmi_against_effects_is_one_when_codes_follow_the_effect_not_the_key():
     effects = effect_labels(actions, np.array(["coinrun"] * 20))
     assert normalized_mutual_info(codes.ravel(), effects.ravel()) == pytest.approx(1.0)
     assert normalized_mutual_info(codes.ravel(), actions.ravel()) < 0.9  # against raw keys it would not be
+
+
+def test_standard_errors_are_over_clips_and_paired_for_differences():
+    clips, true_effects, arrays, world = report_inputs(clips_n=6, length=6, seed=4)
+    arrays["gen"] = noisy(clips[:, 1:], 20, 7)
+    report = build_report(clips, true_effects, arrays, world)
+    se = report["standard_error_t4"]
+    real4 = clips[:, 4]
+    rollout4, copy4, random4 = psnr(real4, arrays["gen"][:, 3]), psnr(real4, clips[:, 0]), psnr(real4, arrays["gen_random"][:, 3])
+    assert se["rollout_psnr"] == pytest.approx(rollout4.std(ddof=1) / math.sqrt(6))
+    assert se["copy_psnr"] == pytest.approx(copy4.std(ddof=1) / math.sqrt(6))
+    assert se["delta_psnr"] == pytest.approx((rollout4 - random4).std(ddof=1) / math.sqrt(6))
+    assert se["rollout_minus_copy"] == pytest.approx((rollout4 - copy4).std(ddof=1) / math.sqrt(6))
+    assert report["rollout_minus_copy_t4"] == pytest.approx(report["rollout_psnr_t4"] - report["copy_psnr_t4"])
+
+
+def test_a_single_clip_has_no_standard_error():
+    clips, true_effects, arrays, world = report_inputs(clips_n=1)
+    assert build_report(clips, true_effects, arrays, world)["standard_error_t4"] == dict.fromkeys(
+        ("rollout_psnr", "copy_psnr", "delta_psnr", "rollout_minus_copy"))
