@@ -112,13 +112,16 @@ def eval_cmd(
     split: str = typer.Option("test", help="which split of --data"),
     temperature: float = typer.Option(None, help="sampling temperature (default: the weights' setting)"),
     maskgit_steps: int = typer.Option(None, help="MaskGIT steps (default: the weights' setting)"),
+    keep_still_pixels: bool = typer.Option(None, "--keep-still-pixels/--decoded-frames",
+                                           help="score frames as played, where patches whose token stayed keep their pixels, or "
+                                                "the tokenizer's decoding of every frame (default: the weights' setting)"),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
     seed: int = 0,
 ):
     """Held-out metrics of GUIDE §3: tokenizer PSNR/SSIM, rollout PSNR, ΔtPSNR, action NMI, code usage."""
     from genie_play.evaluate import EvalSettings, evaluate, write_report
 
-    settings = EvalSettings(clips, length, min(batch, clips), seed, temperature, maskgit_steps, split)
+    settings = EvalSettings(clips, length, min(batch, clips), seed, temperature, maskgit_steps, split, keep_still_pixels)
     bar, update = progress_bar("eval")
     with bar:
         report, arrays = evaluate(weights, data, settings, device, update)

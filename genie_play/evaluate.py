@@ -29,6 +29,7 @@ class EvalSettings:
     temperature: float | None = None  # None: the weights' own play setting
     maskgit_steps: int | None = None
     split: str = "test"
+    keep_still_pixels: bool | None = None  # None: the weights' own play setting
 
 
 def rollout(world: World, clips: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -54,6 +55,8 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
         world.temperature = settings.temperature
     if settings.maskgit_steps is not None:
         world.maskgit_steps = settings.maskgit_steps
+    if settings.keep_still_pixels is not None:
+        world.keep_still_pixels = settings.keep_still_pixels
     rng = np.random.default_rng(settings.seed)
     dev = world.device
     parts = {"lam_actions": [], "recon": [], "gen": [], "gen_random": []}
@@ -107,6 +110,7 @@ def build_report(clips, true_effects, arrays, world: World) -> dict:
         "code_usage": [float(x) for x in usage],
         "temperature": world.temperature,
         "maskgit_steps": world.maskgit_steps,
+        "keep_still_pixels": world.keep_still_pixels,
     }
 
 

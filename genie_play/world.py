@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
@@ -22,6 +23,7 @@ from genie_play.sampling import maskgit_decode
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_MASKGIT_STEPS = 4
+SEAM_PIXELS = 5  # width of the blend between kept and regenerated patches (odd)
 
 
 @dataclass
@@ -29,6 +31,7 @@ class _Step:
     """What one step changed, kept so undo() restores it exactly."""
 
     frames: np.ndarray  # (B, H, W, 3) uint8 before the step
+    tokens: torch.Tensor  # (B, N) int64 before the step
     pushed: bool = False  # the step's frame has entered the KV cache
     dropped: tuple | None = None  # KV cache frame dropped by that push
 
@@ -37,7 +40,7 @@ class World:
     def __init__(self, tokenizer: Tokenizer, dynamics: Dynamics, lam: LatentActionModel | None = None,
                  seed: int = 0, batch: int = 1, temperature: float = DEFAULT_TEMPERATURE,
                  maskgit_steps: int = DEFAULT_MASKGIT_STEPS, weights_id: str = "custom",
-                 code_labels: list[str] | None = None, undo_depth: int = 64):
+                 code_labels: list[str] | None = None, undo_depth: int = 64, keep_still_pixels: bool = True):
         check_compatible(tokenizer, dynamics, lam)
         self.tokenizer, self.dynamics, self.lam = tokenizer.eval(), dynamics.eval(), lam.eval() if lam else None
         self.device = dynamics.pos_emb.device
@@ -47,9 +50,13 @@ class World:
         self.num_actions = dynamics.config.num_actions
         self.image_size = tokenizer.config.image_size
         self.undo_depth = undo_depth
+        # Show the prompt's own pixels, and keep every patch whose token a step leaves unchanged as it was,
+        # rather than the tokenizer's reconstruction: the player's picture stays sharp where nothing moves.
+        self.keep_still_pixels = keep_still_pixels
         self.generator = torch.Generator(self.device)
         self.cache = None
         self.frames = None  # (B, H, W, 3) uint8
+        self.tokens = None  # (B, N) int64: the tokens behind self.frames
         self.prompt = None
         self.history: list[_Step] = []
         self.pending = None  # (tokens (B, N), actions (B,)) of the current frame, not yet in the KV cache
@@ -79,7 +86,8 @@ class World:
         tokens = self.tokenizer.encode(torch.from_numpy(self.prompt).to(self.device))  # (B, N)
         no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
         self.dynamics.push_frame(tokens, no_action, self.cache)
-        self.frames = self.tokenizer.decode(tokens).cpu().numpy()
+        self.frames = self.prompt.copy() if self.keep_still_pixels else self.tokenizer.decode(tokens).cpu().numpy()
+        self.tokens = tokens
         self.history.clear()
         self.pending = None
         self.step_count = 0
@@ -104,10 +112,11 @@ class World:
         tokens = self.sample_tokens(actions)
         self._sync()
         t1 = time.perf_counter()
-        self.history.append(_Step(self.frames))
+        self.history.append(_Step(self.frames, self.tokens))
         if len(self.history) > self.undo_depth:
             self.history.pop(0)
-        self.frames = self.tokenizer.decode(tokens).cpu().numpy()
+        self.frames = self._next_frames(tokens)
+        self.tokens = tokens
         self.pending = (tokens, actions)
         self.step_count += 1
         self.last_timing = {"dynamics_ms": (t1 - t0) * 1000, "decode_ms": (time.perf_counter() - t1) * 1000}
@@ -133,7 +142,7 @@ class World:
             if last.pushed:
                 self.cache.pop(last.dropped)
             self.pending = None
-            self.frames = last.frames
+            self.frames, self.tokens = last.frames, last.tokens
             self.step_count -= 1
         return self.frame
 
@@ -141,6 +150,20 @@ class World:
     def _sync(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+
+    def _next_frames(self, tokens: torch.Tensor) -> np.ndarray:
+        """tokens (B, N) of the new frame -> its pixels (B, H, W, 3) uint8."""
+        decoded = self.tokenizer.decode(tokens).cpu().numpy()
+        if not self.keep_still_pixels:
+            return decoded
+        grid = self.tokenizer.config.grid
+        patch = self.image_size // grid
+        still = (tokens == self.tokens).reshape(-1, 1, grid, grid).float().cpu()  # (B, 1, g, g)
+        still = still.repeat_interleave(patch, 2).repeat_interleave(patch, 3)  # (B, 1, H, W)
+        # Feathered over a few pixels, so a kept patch fades into a regenerated neighbour instead of a hard seam.
+        weight = F.avg_pool2d(still, SEAM_PIXELS, stride=1, padding=SEAM_PIXELS // 2, count_include_pad=False)
+        weight = weight.permute(0, 2, 3, 1).numpy()  # (B, H, W, 1)
+        return np.rint(weight * self.frames + (1 - weight) * decoded).astype(np.uint8)
 
     def sample_tokens(self, actions: torch.Tensor) -> torch.Tensor:
         """actions (B,) int64 -> tokens of the next frame (B, N) int64."""
@@ -208,6 +231,9 @@ def checked_play_settings(settings, source) -> dict:
         raise CheckpointError(f"{source}: temperature must be a number >= 0, got {t!r:.40}")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise CheckpointError(f"{source}: maskgit_steps must be an integer >= 1, got {steps!r:.40}")
+    keep = settings.get("keep_still_pixels")
+    if keep is not None and not isinstance(keep, bool):
+        raise CheckpointError(f"{source}: keep_still_pixels must be true or false, got {keep!r:.40}")
     if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)):
         raise CheckpointError(f"{source}: code_labels must be a list of names, got {labels!r:.40}")
     return settings
@@ -226,5 +252,6 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
     kwargs.setdefault("temperature", play.get("temperature", DEFAULT_TEMPERATURE))
     kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
     kwargs.setdefault("code_labels", play.get("code_labels"))
+    kwargs.setdefault("keep_still_pixels", play.get("keep_still_pixels", True))
     digest = hashlib.sha256(files["dynamics"].read_bytes()).hexdigest()[:12]
     return World(tokenizer, dynamics, lam, seed=seed, batch=batch, weights_id=digest, **kwargs)

@@ -70,6 +70,12 @@ def test_collect_train_eval_export_render_info(tmp_path):
     assert set(report["standard_error_t4"]) == {"rollout_psnr", "copy_psnr", "delta_psnr", "rollout_minus_copy"}
     assert f"rollout_psnr_t4: {report['rollout_psnr_t4']:.4g} ± " in printed
     assert "action_nmi classes (coinrun): left, right, jump, jump-left, jump-right, still" in printed
+    assert report["keep_still_pixels"] is True
+    decoded_path = tmp_path / "eval" / "decoded.json"
+    cli("eval", "--weights", weights, "--data", data, "--out", decoded_path, "--clips", 4, "--batch", 2,
+        "--length", LENGTH, "--device", "cpu", "--decoded-frames")
+    decoded = json.loads(decoded_path.read_text())
+    assert decoded["keep_still_pixels"] is False and decoded["copy_psnr"] == report["copy_psnr"]
 
     grid = Image.open(report_path.with_name("report_grid.png"))
     plot = Image.open(report_path.with_name("report_psnr.png"))

@@ -255,6 +255,8 @@ BAD_PLAY = {
     "steps a string": ('{"maskgit_steps": "many"}', "maskgit_steps must be an integer >= 1"),
     "labels not a list": ('{"code_labels": "left"}', "code_labels must be a list"),
     "labels not names": ('{"code_labels": [1, 2]}', "code_labels must be a list"),
+    "keep pixels a string": ('{"keep_still_pixels": "yes"}', "keep_still_pixels must be true or false"),
+    "keep pixels a number": ('{"keep_still_pixels": 1}', "keep_still_pixels must be true or false"),
 }
 
 
@@ -270,9 +272,14 @@ def test_bad_play_settings_fail_at_load_not_at_the_first_step(tiny_weights, name
 def test_play_settings_nulls_are_defaults_and_unknown_keys_are_ignored(tiny_weights):
     (tiny_weights / "play.json").write_text('{"temperature": null, "maskgit_steps": 2, "future_knob": 3}')
     world = load_world(tiny_weights, device="cpu")
-    assert (world.temperature, world.maskgit_steps, world.code_labels) == (1.0, 2, None)
+    assert (world.temperature, world.maskgit_steps, world.code_labels, world.keep_still_pixels) == (1.0, 2, None, True)
     world.reset(random_frames(seed=2).numpy())
     world.step(1)
+
+
+def test_play_settings_can_turn_off_keeping_still_pixels(tiny_weights):
+    (tiny_weights / "play.json").write_text('{"keep_still_pixels": false}')
+    assert load_world(tiny_weights, device="cpu").keep_still_pixels is False
 
 
 def test_bad_play_settings_in_the_checkpoint_provenance(tiny_weights):

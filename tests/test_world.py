@@ -57,12 +57,46 @@ def test_reset_accepts_many_prompt_kinds(tmp_path, prompt_array):
         assert_frame(world.step(1))
 
 
-def test_reset_frame_is_tokenizer_reconstruction(prompt_array):
-    world = make_world()
-    frame = world.reset(prompt_array)
-    tok = world.tokenizer
+def test_reset_frame_is_the_prompt_itself_or_its_reconstruction(prompt_array):
+    assert np.array_equal(make_world().reset(prompt_array), prompt_array)
+    frame = make_world(keep_still_pixels=False).reset(prompt_array)
+    tok = make_tokenizer()
     expected = tok.decode(tok.encode(torch.from_numpy(prompt_array)[None]))[0].numpy()
     assert np.array_equal(frame, expected)
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """(H, W) bool -> True within `radius` pixels (Chebyshev) of a True pixel."""
+    padded = np.pad(mask, radius)
+    h, w = mask.shape
+    return np.any([padded[dy:dy + h, dx:dx + w] for dy in range(2 * radius + 1) for dx in range(2 * radius + 1)], axis=0)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_step_keeps_the_pixels_of_patches_whose_token_stayed(prompt_array, keep):
+    world = make_world(keep_still_pixels=keep)
+    world.reset(prompt_array)
+    tokens = world.tokens.clone()  # (1, N): the prompt's tokens
+    changed = torch.zeros_like(tokens, dtype=torch.bool)
+    changed[0, [0, 5, 9]] = True
+    new = torch.where(changed, (tokens + 1) % world.dynamics.config.vocab_size, tokens)
+    world.sample_tokens = lambda actions: new
+    frame = world.step(0)
+    decoded = world.tokenizer.decode(new)[0].numpy()
+    grid = world.tokenizer.config.grid
+    pixel_changed = changed.reshape(grid, grid).numpy().repeat(64 // grid, 0).repeat(64 // grid, 1)
+    if keep:
+        near_changed, near_still = dilate(pixel_changed, 2), dilate(~pixel_changed, 2)  # the blend is 5 pixels wide
+        assert np.array_equal(frame[~near_changed], prompt_array[~near_changed])
+        assert (~near_still).any() and (~near_changed).any()  # both checks below look at some pixels
+        assert np.array_equal(frame[~near_still], decoded[~near_still])
+        low, high = np.minimum(prompt_array, decoded).astype(int), np.maximum(prompt_array, decoded).astype(int)
+        assert ((frame >= low) & (frame <= high)).all()  # in between: a blend of the two
+    else:
+        assert np.array_equal(frame, decoded)
+    assert torch.equal(world.tokens, new)
+    world.undo()
+    assert torch.equal(world.tokens, tokens) and np.array_equal(world.frame, make_world(keep_still_pixels=keep).reset(prompt_array))
 
 
 def test_reset_without_prompt_and_step_before_reset_raise():
@@ -198,7 +232,7 @@ def test_undo_all_the_way_and_depth_limit(prompt_array):
 # --- cached World == uncached re-implementation -------------------------------------------------------------
 def test_world_generation_equals_uncached_forward(prompt_array):
     seed, steps, temperature = 5, 3, 1.0
-    world = make_world(seed=seed, maskgit_steps=steps, temperature=temperature)
+    world = make_world(seed=seed, maskgit_steps=steps, temperature=temperature, keep_still_pixels=False)
     tok, dyn = world.tokenizer, world.dynamics
     c = dyn.config
     actions = [2, 6, 1]  # window 4: prompt + 3 frames fill it without sliding
