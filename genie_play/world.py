@@ -153,17 +153,17 @@ class World:
 
     def _next_frames(self, tokens: torch.Tensor) -> np.ndarray:
         """tokens (B, N) of the new frame -> its pixels (B, H, W, 3) uint8."""
-        decoded = self.tokenizer.decode(tokens).cpu().numpy()
+        decoded = self.tokenizer.decode(tokens).cpu()
         if not self.keep_still_pixels:
-            return decoded
+            return decoded.numpy()
         grid = self.tokenizer.config.grid
         patch = self.image_size // grid
         still = (tokens == self.tokens).reshape(-1, 1, grid, grid).float().cpu()  # (B, 1, g, g)
         still = still.repeat_interleave(patch, 2).repeat_interleave(patch, 3)  # (B, 1, H, W)
         # Feathered over a few pixels, so a kept patch fades into a regenerated neighbour instead of a hard seam.
         weight = F.avg_pool2d(still, SEAM_PIXELS, stride=1, padding=SEAM_PIXELS // 2, count_include_pad=False)
-        weight = weight.permute(0, 2, 3, 1).numpy()  # (B, H, W, 1)
-        return np.rint(weight * self.frames + (1 - weight) * decoded).astype(np.uint8)
+        blended = torch.lerp(decoded.float(), torch.from_numpy(self.frames).float(), weight.permute(0, 2, 3, 1))
+        return blended.round_().to(torch.uint8).numpy()
 
     def sample_tokens(self, actions: torch.Tensor) -> torch.Tensor:
         """actions (B,) int64 -> tokens of the next frame (B, N) int64."""
