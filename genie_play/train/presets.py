@@ -19,7 +19,7 @@ PRESETS = {
     },
     "dynamics": {
         "tiny": (DynamicsConfig(dim=32, heads=2, layers=1, window=4), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
-        "cpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=100_000, batch_size=16, lr=6e-4, warmup=200, max_minutes=50)),
+        "cpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=100_000, batch_size=16, lr=6e-4, warmup=200, max_minutes=150)),
         "gpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=10000, batch_size=128, lr=6e-4, warmup=300, checkpoint_every=1000)),
     },
 }
