@@ -153,6 +153,8 @@ class World:
 
     def _next_frames(self, tokens: torch.Tensor) -> np.ndarray:
         """tokens (B, N) of the new frame -> its pixels (B, H, W, 3) uint8."""
+        if self.keep_still_pixels and torch.equal(tokens, self.tokens):
+            return self.frames.copy()  # nothing moved: no decoding needed
         decoded = self.tokenizer.decode(tokens).cpu()
         if not self.keep_still_pixels:
             return decoded.numpy()

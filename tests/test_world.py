@@ -65,6 +65,20 @@ def test_reset_frame_is_the_prompt_itself_or_its_reconstruction(prompt_array):
     assert np.array_equal(frame, expected)
 
 
+def test_a_step_that_changes_no_token_shows_the_same_frame_without_decoding(prompt_array):
+    world = make_world()
+    world.reset(prompt_array)
+    still = world.tokens.clone()
+    world.sample_tokens = lambda actions: still
+
+    def no_decoding(tokens):
+        raise AssertionError("decoded a frame whose tokens did not change")
+
+    world.tokenizer.decode = no_decoding
+    assert np.array_equal(world.step(0), prompt_array)
+    assert world.frames is not world.history[-1].frames  # a copy: undo history stays intact
+
+
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     """(H, W) bool -> True within `radius` pixels (Chebyshev) of a True pixel."""
     padded = np.pad(mask, radius)
