@@ -114,9 +114,9 @@ def build_report(clips, true_effects, arrays, world: World) -> dict:
     }
 
 
-def standard_errors_t4(per_clip: dict[str, np.ndarray]) -> dict[str, float]:
-    """Standard errors over clips of the t = 4 figures; the differences are paired (same clips), so
-    they are far tighter than the figures themselves. per_clip: name -> PSNR (C, T-1)."""
+def standard_errors_t4(per_clip: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """Standard errors over clips of the t = 4 figures (None for one clip); the differences are taken
+    clip by clip, since both sides score the same clips. per_clip: name -> PSNR (C, T-1)."""
     at4 = {k: v[:, 3] for k, v in per_clip.items()}
     samples = {"rollout_psnr": at4["rollout"], "copy_psnr": at4["copy"],
                "delta_psnr": at4["rollout"] - at4["random"], "rollout_minus_copy": at4["rollout"] - at4["copy"]}
