@@ -16,9 +16,15 @@ COINRUN_EFFECT_OF_ACTION = np.array([0, 0, 3, 5, 5, 2, 1, 1, 4, 5, 5, 5, 5, 5, 5
 KNOWN_EFFECTS = {"coinrun": (COINRUN_EFFECT_OF_ACTION, COINRUN_EFFECT_NAMES)}
 
 
+def effect_groups(game: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(effect index of each of the 15 keys, effect names) for `game`; each key its own class for games
+    not in KNOWN_EFFECTS."""
+    return KNOWN_EFFECTS.get(game, (np.arange(len(KEY_NAMES)), KEY_NAMES))
+
+
 def effect_names(game: str) -> tuple[str, ...]:
-    """The classes the keys of `game` fall into (each key its own class for games not in KNOWN_EFFECTS)."""
-    return KNOWN_EFFECTS[game][1] if game in KNOWN_EFFECTS else KEY_NAMES
+    """The classes the keys of `game` fall into."""
+    return effect_groups(game)[1]
 
 
 def effect_labels(actions: np.ndarray, games: np.ndarray) -> np.ndarray:
@@ -26,7 +32,7 @@ def effect_labels(actions: np.ndarray, games: np.ndarray) -> np.ndarray:
     names = np.empty(actions.shape, dtype=object)
     for game in np.unique(games):
         rows = games == game
-        effect_of_action = KNOWN_EFFECTS[game][0] if game in KNOWN_EFFECTS else np.arange(len(KEY_NAMES))
-        labels = np.asarray(effect_names(game), dtype=object)[effect_of_action[actions[rows]]]
+        effect_of_action, names_of_effects = effect_groups(game)
+        labels = np.asarray(names_of_effects, dtype=object)[effect_of_action[actions[rows]]]
         names[rows] = game + ":" + labels
     return np.unique(names, return_inverse=True)[1].reshape(actions.shape).astype(np.int64)

@@ -1,7 +1,7 @@
 """Named model sizes and training settings per stage. 'tiny' is for tests, 'cpu' for the 2-core machine,
 'gpu' for a CUDA card.
 The 'cpu' presets are the CPU recipe: each stage ends on its time budget (tokenizer 50 min, LAM 12 min,
-dynamics 50 min; about 2 h on 2 cores with pre-tokenising), measured in weights/MODEL_CARD.md."""
+dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in weights/MODEL_CARD.md."""
 
 from genie_play.models import DynamicsConfig, LAMConfig, TokenizerConfig
 from genie_play.train.loop import LoopConfig
