@@ -32,10 +32,14 @@ def sync(device: torch.device) -> None:
 
 def step_flops(world: World) -> int:
     """FLOPs of one interactive step (the MaskGIT passes and the decode; the cache push is settled before),
-    counted by torch."""
+    counted by torch on the eager path (a graph replay hides its kernels from the counter)."""
     world.settle()
-    with FlopCounterMode(display=False) as counter:
-        world.step(0)
+    graphs, world.cuda_graphs = world.cuda_graphs, False
+    try:
+        with FlopCounterMode(display=False) as counter:
+            world.step(0)
+    finally:
+        world.cuda_graphs = graphs
     world.undo()
     return int(counter.get_total_flops())
 
@@ -67,10 +71,11 @@ def interactive_latency(world: World, steps: int, rng: np.random.Generator) -> d
 
 
 def batched_fps(weights_dir, device: str, batch: int, steps: int, prompt: np.ndarray, **world_kwargs) -> float:
-    world = load_world(weights_dir, device=device, batch=batch, with_lam=False, **world_kwargs)
+    """Frames/s of `batch` worlds stepped together, each step's cache push included, once the cache is full."""
+    world = load_world(weights_dir, device=device, batch=batch, with_lam=False, undo_depth=0, **world_kwargs)
     world.reset(prompt)
     actions = np.arange(batch) % world.num_actions
-    for _ in range(2):
+    for _ in range(world.dynamics.config.window + 2):  # past the first full cache (and the graph capture)
         world.step_batch(actions)
     t = time.perf_counter()
     for _ in range(steps):
@@ -86,7 +91,8 @@ def peak_memory_mb(device: torch.device) -> dict:
 
 
 def run_benchmark(weights_dir=None, device: str = "auto", steps: int = 100, prompt: np.ndarray | None = None,
-                  batches=(1, 8, 64), warmup: int = 10, **world_kwargs) -> dict:
+                  batches=(1, 8, 64), warmup: int = 20, **world_kwargs) -> dict:
+    """warmup steps run first: at least the dynamics window, so that timing starts in the steady state."""
     world = load_world(weights_dir, device=device, with_lam=False, **world_kwargs)
     dev = world.device
     if prompt is None:
@@ -106,10 +112,11 @@ def run_benchmark(weights_dir=None, device: str = "auto", steps: int = 100, prom
         "device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
         "machine": platform.processor() or platform.machine(),
         "maskgit_steps": world.maskgit_steps, "temperature": world.temperature,
+        "bf16": world.bf16, "cuda_graphs": world.cuda_graphs,
         "prompt_encode_ms": encode_ms, **latency,
         "step_gflops": flops / 1e9, "matmul_peak_gflops": peak, "flop_floor_ms": floor_ms,
         "latency_over_floor": latency["p50_ms"] / floor_ms,
     }
-    result["batched_fps"] = {str(b): batched_fps(weights_dir, device, b, max(3, steps // max(1, b // 4)), prompt, **world_kwargs) for b in batches}
+    result["batched_fps"] = {str(b): batched_fps(weights_dir, device, b, max(10, steps // max(1, b // 4)), prompt, **world_kwargs) for b in batches}
     result.update(peak_memory_mb(dev))
     return result

@@ -116,12 +116,15 @@ def eval_cmd(
                                            help="score frames as played, where patches whose token stayed keep their pixels, or "
                                                 "the tokenizer's decoding of every frame (default: the weights' setting)"),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    bf16: bool = typer.Option(None, "--bf16/--fp32", help="bf16 autocast (default: on CUDA only)"),
+    cuda_graphs: bool = typer.Option(True, help="replay CUDA graphs once the KV cache is full (CUDA only)"),
     seed: int = 0,
 ):
     """Held-out metrics of GUIDE §3: tokenizer PSNR/SSIM, rollout PSNR, ΔtPSNR, action NMI, code usage."""
     from genie_play.evaluate import EvalSettings, evaluate, write_report
 
-    settings = EvalSettings(clips, length, min(batch, clips), seed, temperature, maskgit_steps, split, keep_still_pixels)
+    settings = EvalSettings(clips, length, min(batch, clips), seed, temperature, maskgit_steps, split, keep_still_pixels,
+                            bf16, cuda_graphs)
     bar, update = progress_bar("eval")
     with bar:
         report, arrays = evaluate(weights, data, settings, device, update)
@@ -172,12 +175,15 @@ def bench(
     steps: int = typer.Option(100, help="timed interactive steps"),
     maskgit_steps: int = typer.Option(None, help="MaskGIT steps (default: the weights' setting)"),
     batches: str = typer.Option("1,8,64", help="batch sizes for throughput"),
+    bf16: bool = typer.Option(None, "--bf16/--fp32", help="bf16 autocast (default: on CUDA only)"),
+    cuda_graphs: bool = typer.Option(True, help="replay CUDA graphs once the KV cache is full (CUDA only)"),
     json_out: bool = typer.Option(False, "--json", help="print JSON only"),
 ):
     """Latency of one interactive step (p50/p95), batched frames/s, memory, FLOPs and the FLOP floor."""
     from genie_play.bench import run_benchmark
 
     kwargs = {"maskgit_steps": maskgit_steps} if maskgit_steps else {}
+    kwargs.update(bf16=bf16, cuda_graphs=cuda_graphs)
     result = run_benchmark(weights, device, steps, batches=tuple(int(b) for b in batches.split(",")), **kwargs)
     if json_out:
         typer.echo(json.dumps(result, indent=2))

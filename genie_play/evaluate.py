@@ -30,6 +30,8 @@ class EvalSettings:
     maskgit_steps: int | None = None
     split: str = "test"
     keep_still_pixels: bool | None = None  # None: the weights' own play setting
+    bf16: bool | None = None  # None: on CUDA only
+    cuda_graphs: bool = True  # CUDA only
 
 
 def rollout(world: World, clips: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -48,7 +50,8 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
     clips = sampler.recording.frames[e, s]  # (C, T, H, W, 3)
     true_actions = sampler.recording.arrays["actions"][e, s[:, :-1]]  # (C, T-1)
     games = sampler.recording.games[e[:, 0]]  # (C,)
-    world = load_world(weights_dir, device=device, seed=settings.seed, batch=settings.batch)
+    world = load_world(weights_dir, device=device, seed=settings.seed, batch=settings.batch,
+                       bf16=settings.bf16, cuda_graphs=settings.cuda_graphs)
     if world.lam is None:
         raise GenieError(f"{weights_dir}: evaluation needs lam.safetensors beside the tokenizer and dynamics")
     if settings.temperature is not None:
@@ -111,6 +114,7 @@ def build_report(clips, true_effects, arrays, world: World) -> dict:
         "temperature": world.temperature,
         "maskgit_steps": world.maskgit_steps,
         "keep_still_pixels": world.keep_still_pixels,
+        "bf16": world.bf16, "cuda_graphs": world.cuda_graphs, "device": str(world.device),
     }
 
 

@@ -16,19 +16,22 @@ def maskgit_decode(
     temperature: float,
     generator: torch.Generator | None = None,
     device=None,
+    noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Fills a fully masked frame in `steps` steps. logits_fn: tokens (B, N) -> logits (B, N, V).
 
     Each step samples every masked token, keeps the most confident ones, and re-masks the rest as the
     cosine schedule says. temperature 0 means argmax. Returns tokens (B, N) int64.
+    noise: (steps, B, N, V) uniform draws made ahead (a CUDA graph cannot draw from a user's generator);
+    drawn in step order from `generator`, they give the same tokens as drawing here.
     """
     if steps < 1:
         raise ValueError(f"MaskGIT needs at least 1 step, got {steps}")
     tokens = torch.full((batch, num_tokens), mask_id, dtype=torch.long, device=device)
-    for still_masked in masked_counts(num_tokens, steps):
+    for step, still_masked in enumerate(masked_counts(num_tokens, steps)):
         masked = tokens == mask_id
         logits = logits_fn(tokens).float()
-        sampled, confidence = sample_tokens(logits, temperature, generator)
+        sampled, confidence = sample_tokens(logits, temperature, generator, None if noise is None else noise[step])
         confidence = torch.where(masked, confidence, torch.inf)  # tokens already fixed stay fixed
         tokens = torch.where(masked, sampled, tokens)
         if still_masked > 0:
@@ -37,13 +40,15 @@ def maskgit_decode(
     return tokens
 
 
-def sample_tokens(logits: torch.Tensor, temperature: float, generator: torch.Generator | None):
-    """logits (B, N, V) -> (tokens (B, N) int64, log-probability of each sampled token (B, N))."""
+def sample_tokens(logits: torch.Tensor, temperature: float, generator: torch.Generator | None,
+                  uniform: torch.Tensor | None = None):
+    """logits (B, N, V) -> (tokens (B, N) int64, log-probability of each sampled token (B, N)).
+    uniform: (B, N, V) draws in [0, 1) to use instead of drawing from `generator`."""
     logp = torch.log_softmax(logits, dim=-1)
     if temperature <= 0:
         conf, tokens = logp.max(dim=-1)
         return tokens, conf
-    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
+    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype) if uniform is None else uniform
     gumbel = -torch.log((-torch.log(u.clamp_min(1e-20))).clamp_min(1e-20))  # -log(u) > 0 before the clamp
     tokens = (logits / temperature + gumbel).argmax(dim=-1)
     return tokens, logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)

@@ -1,7 +1,8 @@
 """The generation engine as an environment: reset(prompt image) -> frame, step(latent action) -> frame.
 
 The world owns the KV cache of the last `window` frames, so memory stays flat however long a session runs.
-Several worlds step together when the world is built with batch > 1.
+Several worlds step together when the world is built with batch > 1. On CUDA it runs under bf16 autocast,
+and once the cache is full (every shape then stays the same) each step replays CUDA graphs.
 """
 
 import hashlib
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
+from genie_play.graphs import Captured, GraphSet
 from genie_play.models import Dynamics, LatentActionModel, Tokenizer
 from genie_play.sampling import maskgit_decode
 
@@ -40,7 +42,8 @@ class World:
     def __init__(self, tokenizer: Tokenizer, dynamics: Dynamics, lam: LatentActionModel | None = None,
                  seed: int = 0, batch: int = 1, temperature: float = DEFAULT_TEMPERATURE,
                  maskgit_steps: int = DEFAULT_MASKGIT_STEPS, weights_id: str = "custom",
-                 code_labels: list[str] | None = None, undo_depth: int = 64, keep_still_pixels: bool = True):
+                 code_labels: list[str] | None = None, undo_depth: int = 64, keep_still_pixels: bool = True,
+                 bf16: bool | None = None, cuda_graphs: bool | None = None):
         check_compatible(tokenizer, dynamics, lam)
         self.tokenizer, self.dynamics, self.lam = tokenizer.eval(), dynamics.eval(), lam.eval() if lam else None
         self.device = dynamics.pos_emb.device
@@ -53,9 +56,14 @@ class World:
         # Show the prompt's own pixels, and keep every patch whose token a step leaves unchanged as it was,
         # rather than the tokenizer's reconstruction: the player's picture stays sharp where nothing moves.
         self.keep_still_pixels = keep_still_pixels
+        on_cuda = self.device.type == "cuda"
+        self.bf16 = on_cuda if bf16 is None else bf16  # None: on CUDA only
+        self.cuda_graphs = on_cuda and cuda_graphs is not False  # CUDA only
+        self._graphs = GraphSet()
         self.generator = torch.Generator(self.device)
         self.cache = None
         self.frames = None  # (B, H, W, 3) uint8
+        self.pixels = None  # (B, H, W, 3) uint8 on the device: self.frames before the copy to the host
         self.tokens = None  # (B, N) int64: the tokens behind self.frames
         self.prompt = None
         self.history: list[_Step] = []
@@ -82,11 +90,14 @@ class World:
         if self.prompt is None:
             raise GenieError("reset() needs a prompt image the first time")
         self.generator.manual_seed(self.seed)
-        self.cache = self.dynamics.new_cache(self.batch, self.device)
-        tokens = self.tokenizer.encode(torch.from_numpy(self.prompt).to(self.device))  # (B, N)
+        self._clear_cache()
+        prompt = torch.from_numpy(self.prompt).to(self.device)
         no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
-        self.dynamics.push_frame(tokens, no_action, self.cache)
-        self.frames = self.prompt.copy() if self.keep_still_pixels else self.tokenizer.decode(tokens).cpu().numpy()
+        with self._precision():
+            tokens = self.tokenizer.encode(prompt)  # (B, N)
+            self.dynamics.push_frame(tokens, no_action, self.cache)
+            self.pixels = prompt.clone() if self.keep_still_pixels else self.tokenizer.decode(tokens)
+        self.frames = self.pixels.cpu().numpy()
         self.tokens = tokens
         self.history.clear()
         self.pending = None
@@ -100,13 +111,14 @@ class World:
     @torch.inference_mode()
     def step_batch(self, actions) -> np.ndarray:
         """actions: one per world -> frames (B, H, W, 3) uint8."""
-        if self.cache is None:
+        if self.tokens is None:
             raise GenieError("step() before reset(): give the world a prompt image first")
-        actions = torch.as_tensor(np.asarray(actions, dtype=np.int64), device=self.device).reshape(-1)
-        if actions.numel() != self.batch:
-            raise GenieError(f"step_batch needs {self.batch} actions, got {actions.numel()}")
-        if int(actions.min()) < 0 or int(actions.max()) >= self.num_actions:
+        actions = np.asarray(actions, dtype=np.int64).reshape(-1)  # checked on the host: no device sync
+        if actions.size != self.batch:
+            raise GenieError(f"step_batch needs {self.batch} actions, got {actions.size}")
+        if actions.min() < 0 or actions.max() >= self.num_actions:
             raise GenieError(f"latent action must be in [0, {self.num_actions}), got {actions.tolist()}")
+        actions = torch.from_numpy(actions).to(self.device)
         t0 = time.perf_counter()
         self.settle()
         tokens = self.sample_tokens(actions)
@@ -129,7 +141,13 @@ class World:
         if self.pending is None:
             return
         tokens, actions = self.pending
-        dropped = self.dynamics.push_frame(tokens, actions, self.cache)
+        keep = self.undo_depth > 0
+        if self._graphed():
+            dropped = self._graphs.get("push", self._graph_key(), self._capture_push)(tokens=tokens, actions=actions)
+            dropped = tuple(x.clone() for x in dropped) if keep else None
+        else:
+            with self._precision():
+                dropped = self.dynamics.push_frame(tokens, actions, self.cache, keep_dropped=keep)
         if self.history:
             self.history[-1].pushed, self.history[-1].dropped = True, dropped
         self.pending = None
@@ -143,6 +161,7 @@ class World:
                 self.cache.pop(last.dropped)
             self.pending = None
             self.frames, self.tokens = last.frames, last.tokens
+            self.pixels = torch.from_numpy(self.frames).to(self.device)
             self.step_count -= 1
         return self.frame
 
@@ -151,30 +170,98 @@ class World:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
-    def _next_frames(self, tokens: torch.Tensor) -> np.ndarray:
-        """tokens (B, N) of the new frame -> its pixels (B, H, W, 3) uint8."""
-        if self.keep_still_pixels and torch.equal(tokens, self.tokens):
-            return self.frames.copy()  # nothing moved: no decoding needed
-        decoded = self.tokenizer.decode(tokens).cpu()
-        if not self.keep_still_pixels:
-            return decoded.numpy()
-        grid = self.tokenizer.config.grid
-        patch = self.image_size // grid
-        still = (tokens == self.tokens).reshape(-1, 1, grid, grid).float().cpu()  # (B, 1, g, g)
-        still = still.repeat_interleave(patch, 2).repeat_interleave(patch, 3)  # (B, 1, H, W)
-        # Feathered over a few pixels, so a kept patch fades into a regenerated neighbour instead of a hard seam.
-        weight = F.avg_pool2d(still, SEAM_PIXELS, stride=1, padding=SEAM_PIXELS // 2, count_include_pad=False)
-        blended = torch.lerp(decoded.float(), torch.from_numpy(self.frames).float(), weight.permute(0, 2, 3, 1))
-        return blended.round_().to(torch.uint8).numpy()
+    def _precision(self):
+        # cache_enabled=False: cached weight casts would outlive a CUDA graph that reads them.
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16, cache_enabled=False)
+
+    def _clear_cache(self) -> None:
+        """An empty KV cache, reusing the old storage so that captured graphs stay valid."""
+        dtype = torch.bfloat16 if self.bf16 else torch.float32
+        if self.cache is None or self.cache.k.dtype != dtype:
+            self.cache = self.dynamics.new_cache(self.batch, self.device, dtype)
+            self._graphs.clear()
+        self.cache.clear()
+
+    def _graphed(self) -> bool:
+        """Steady state on CUDA: the cache is full, so every shape is the one the graphs were captured with."""
+        return self.cuda_graphs and self.cache.length == self.cache.window
+
+    def _graph_key(self) -> tuple:
+        return self.temperature, self.maskgit_steps, self.keep_still_pixels, self.bf16
+
+    def _static(self, *shape, dtype=torch.long) -> torch.Tensor:
+        return torch.zeros(shape, dtype=dtype, device=self.device)
+
+    def _capture_push(self) -> Captured:
+        def push(tokens, actions):
+            with self._precision():
+                return self.dynamics.push_frame(tokens, actions, self.cache)
+
+        def warmup(tokens, actions):  # the same kernels, leaving the cache as it is
+            with self._precision():
+                self.dynamics.frame_keys_values(tokens, actions, self.cache)
+
+        n = self.dynamics.config.tokens_per_frame
+        return Captured(push, {"tokens": self._static(self.batch, n), "actions": self._static(self.batch)}, warmup)
+
+    def _capture_sample(self) -> Captured:
+        c = self.dynamics.config
+        inputs = {"actions": self._static(self.batch)}
+        if self.temperature > 0:
+            inputs["noise"] = self._static(self.maskgit_steps, self.batch, c.tokens_per_frame, c.vocab_size, dtype=torch.float32)
+        return Captured(self._sample, inputs)
+
+    def _capture_render(self) -> Captured:
+        n, size = self.dynamics.config.tokens_per_frame, self.image_size
+        inputs = {"tokens": self._static(self.batch, n), "prev_tokens": self._static(self.batch, n),
+                  "prev_pixels": self._static(self.batch, size, size, 3, dtype=torch.uint8)}
+        return Captured(self._render, inputs)
 
     def sample_tokens(self, actions: torch.Tensor) -> torch.Tensor:
         """actions (B,) int64 -> tokens of the next frame (B, N) int64."""
+        if not self._graphed():
+            return self._sample(actions)
+        graph = self._graphs.get("sample", self._graph_key(), self._capture_sample)
+        if "noise" in graph.inputs:  # the draws _sample would make, in the same order
+            for step_noise in graph.inputs["noise"]:
+                step_noise.uniform_(generator=self.generator)
+        return graph(actions=actions).clone()
+
+    def _sample(self, actions: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         c = self.dynamics.config
-        return maskgit_decode(
-            lambda tokens: self.dynamics.frame_logits(tokens, actions, self.cache),
-            self.batch, c.tokens_per_frame, c.mask_id, self.maskgit_steps, self.temperature,
-            self.generator, self.device,
-        )
+        with self._precision():
+            return maskgit_decode(
+                lambda tokens: self.dynamics.frame_logits(tokens, actions, self.cache),
+                self.batch, c.tokens_per_frame, c.mask_id, self.maskgit_steps, self.temperature,
+                self.generator, self.device, noise=noise,
+            )
+
+    def _next_frames(self, tokens: torch.Tensor) -> np.ndarray:
+        """tokens (B, N) of the new frame -> its pixels (B, H, W, 3) uint8, also kept on the device."""
+        if self._graphed():
+            graph = self._graphs.get("render", self._graph_key(), self._capture_render)
+            pixels = graph(tokens=tokens, prev_tokens=self.tokens, prev_pixels=self.pixels).clone()
+        elif self.keep_still_pixels and torch.equal(tokens, self.tokens):
+            pixels = self.pixels.clone()  # nothing moved: no decoding needed
+        else:
+            pixels = self._render(tokens, self.tokens, self.pixels)
+        self.pixels = pixels
+        return pixels.cpu().numpy()
+
+    def _render(self, tokens: torch.Tensor, prev_tokens: torch.Tensor, prev_pixels: torch.Tensor) -> torch.Tensor:
+        """tokens, prev_tokens (B, N) int64, prev_pixels (B, H, W, 3) uint8 -> pixels (B, H, W, 3) uint8."""
+        with self._precision():
+            decoded = self.tokenizer.decode(tokens)
+        if not self.keep_still_pixels:
+            return decoded
+        grid = self.tokenizer.config.grid
+        patch = self.image_size // grid
+        still = (tokens == prev_tokens).reshape(-1, 1, grid, grid).float()  # (B, 1, g, g)
+        still = still.repeat_interleave(patch, 2).repeat_interleave(patch, 3)  # (B, 1, H, W)
+        # Feathered over a few pixels, so a kept patch fades into a regenerated neighbour instead of a hard seam.
+        weight = F.avg_pool2d(still, SEAM_PIXELS, stride=1, padding=SEAM_PIXELS // 2, count_include_pad=False)
+        blended = torch.lerp(decoded.float(), prev_pixels.float(), weight.permute(0, 2, 3, 1))
+        return blended.round_().to(torch.uint8)
 
     def _prompt_frames(self, image) -> np.ndarray:
         from genie_play.images import load_image

@@ -96,7 +96,8 @@ def report_inputs(clips_n=4, length=6, size=16, seed=0):
         "gen": clips[:, 1:].copy(),  # a perfect rollout
         "gen_random": noisy(clips[:, 1:], 60, seed + 1),
     }
-    world = SimpleNamespace(num_actions=8, temperature=0.7, maskgit_steps=3, keep_still_pixels=True)
+    world = SimpleNamespace(num_actions=8, temperature=0.7, maskgit_steps=3, keep_still_pixels=True,
+                            bf16=False, cuda_graphs=False, device="cpu")
     return clips, effect, arrays, world
 
 

@@ -132,3 +132,16 @@ def test_sample_tokens_distribution_follows_softmax():
     tokens, _ = sample_tokens(logits, 1.0, torch.Generator().manual_seed(0))
     freq = torch.bincount(tokens.flatten(), minlength=3).float() / tokens.numel()
     torch.testing.assert_close(freq, torch.softmax(logits[0, 0], -1), atol=0.03, rtol=0)
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_noise_drawn_ahead_in_step_order_gives_the_same_tokens(steps):
+    """What a CUDA graph replays: the draws made before decoding, one (B, N, V) per step, from the same seed."""
+    drawn_here = decode(FixedLogits(), seed=4, steps=steps)
+    gen = torch.Generator().manual_seed(4)
+    noise = torch.empty(steps, B, N, V)
+    for step_noise in noise:
+        step_noise.uniform_(generator=gen)
+    ahead = maskgit_decode(FixedLogits(), B, N, MASK, steps, 1.0, None, noise=noise)
+    assert torch.equal(drawn_here, ahead)
+    assert not torch.equal(ahead, maskgit_decode(FixedLogits(), B, N, MASK, steps, 1.0, None, noise=noise.flip(-1)))

@@ -360,3 +360,78 @@ def test_undo_of_an_unsettled_step_leaves_the_cache_alone(prompt_array):
     world.undo()
     after = _cache_state(world)
     assert after[0] == before[0] and torch.equal(after[1], before[1])
+
+
+# --- the steady-state graph path (CUDA graphs), exercised on CPU with a stand-in for the capture ----------
+class ReplayedCall:
+    """Stands in for graphs.Captured on CPU: runs fn on its static inputs at each call and, like a graph,
+    writes the result into the same output tensors every time."""
+
+    captures = 0
+
+    def __init__(self, fn, inputs, warmup=None):
+        ReplayedCall.captures += 1
+        self.fn, self.inputs, self.result = fn, inputs, None
+        (warmup or fn)(**inputs)  # capture warms up first: this must leave the world as it was
+
+    def __call__(self, **values):
+        for name, value in values.items():
+            self.inputs[name].copy_(value)
+        out = self.fn(**self.inputs)
+        if self.result is None:
+            self.result = out
+        else:
+            for static, new in zip(self.result if isinstance(self.result, tuple) else (self.result,),
+                                   out if isinstance(out, tuple) else (out,)):
+                static.copy_(new)
+        return self.result
+
+
+def _graphed_world(monkeypatch, **kw):
+    monkeypatch.setattr("genie_play.world.Captured", ReplayedCall)
+    world = make_world(**kw)
+    world.cuda_graphs = True  # normally CUDA only
+    return world
+
+
+@pytest.mark.parametrize("temperature, steps, keep", [(1.0, 1, True), (0.7, 3, False), (0.0, 2, True)])
+def test_graph_path_gives_the_frames_of_the_eager_path(monkeypatch, prompt_array, temperature, steps, keep):
+    kw = dict(seed=4, batch=2, temperature=temperature, maskgit_steps=steps, keep_still_pixels=keep)
+    eager = _rollout(make_world(**kw), prompt_array, ACTIONS * 2)
+    ReplayedCall.captures = 0
+    world = _graphed_world(monkeypatch, **kw)
+    assert np.array_equal(_rollout(world, prompt_array, ACTIONS * 2), eager)
+    assert ReplayedCall.captures == 3  # push, sample, render: captured once, at the first full cache
+    assert np.array_equal(_rollout(world, prompt_array, ACTIONS * 2), eager)  # reset keeps the cache storage
+    assert ReplayedCall.captures == 3
+    world.temperature += 0.5  # a setting baked into the graphs: captured again
+    world.step(1)
+    assert ReplayedCall.captures == 6
+
+
+def test_undo_in_the_graph_path_restores_frame_and_memory_exactly(monkeypatch, prompt_array):
+    world = _graphed_world(monkeypatch, seed=2)
+    world.reset(prompt_array)
+    for i in range(6):  # window 4: the cache is full and sliding
+        world.step(i % 8)
+    world.settle()
+    frame_before, cache_before, tokens_before = world.frame.copy(), _cache_state(world), world.tokens.clone()
+    gen_state = world.generator.get_state()
+    stepped = world.step(6).copy()
+    world.step(3)
+    world.settle()
+    world.undo()
+    assert np.array_equal(world.undo(), frame_before) and torch.equal(world.tokens, tokens_before)
+    length, k, v = _cache_state(world)
+    assert length == cache_before[0] and torch.equal(k, cache_before[1]) and torch.equal(v, cache_before[2])
+    world.generator.set_state(gen_state)
+    assert np.array_equal(world.step(6), stepped)
+
+
+def test_bf16_world_runs_and_is_deterministic(prompt_array):
+    world = make_world(seed=1, bf16=True)
+    assert not world.cuda_graphs  # graphs are for CUDA only
+    a = _rollout(world, prompt_array, ACTIONS)
+    assert world.cache.k.dtype == torch.bfloat16
+    assert np.array_equal(a, _rollout(make_world(seed=1, bf16=True), prompt_array, ACTIONS))
+    assert make_world().cache is None and not make_world().bf16  # fp32 on CPU unless asked

@@ -62,7 +62,7 @@ class Dynamics(nn.Module):
         # The past holds window - 1 frames: with the frame being generated, attention spans `window` frames, as in training.
         return KVCache(c.layers, batch * c.tokens_per_frame, c.heads, max(1, c.window - 1), c.dim // c.heads, device, dtype)
 
-    def _frame_pass(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache, with_logits: bool):
+    def _frame_pass(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache, with_logits: bool = False):
         x = self.embed(tokens, actions)  # (B, N, d)
         ks, vs = [], []
         for i, block in enumerate(self.blocks):
@@ -76,7 +76,11 @@ class Dynamics(nn.Module):
         """Logits of one new frame given the cached past. tokens (B, N), actions (B,) -> (B, N, V). Cache unchanged."""
         return self._frame_pass(tokens, actions, cache, with_logits=True)[0]
 
-    def push_frame(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache):
+    def frame_keys_values(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache):
+        """The temporal keys and values a finished frame adds to the cache, which stays unchanged.
+        tokens (B, N), actions (B,) -> k, v (L, B*N, H, hd)."""
+        return self._frame_pass(tokens, actions, cache)[1:]
+
+    def push_frame(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache, keep_dropped: bool = True):
         """Adds a finished frame to the cache. tokens (B, N), actions (B,) -> what the cache dropped (for undo)."""
-        _, k, v = self._frame_pass(tokens, actions, cache, with_logits=False)
-        return cache.push(k, v)
+        return cache.push(*self.frame_keys_values(tokens, actions, cache), keep_dropped=keep_dropped)

@@ -37,14 +37,20 @@ class KVCache:
     def window(self) -> int:
         return self.k.shape[3]
 
+    def clear(self) -> None:
+        """Forgets every frame; the storage stays where it is (a CUDA graph may be reading it)."""
+        self.length = 0
+
     def past(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.k[layer, :, :, : self.length], self.v[layer, :, :, : self.length]
 
-    def push(self, k_new: torch.Tensor, v_new: torch.Tensor):
-        """k_new, v_new (L, B*N, H, hd): one frame. Returns the dropped frame's (k, v) or None."""
+    def push(self, k_new: torch.Tensor, v_new: torch.Tensor, keep_dropped: bool = True):
+        """k_new, v_new (L, B*N, H, hd): one frame. Returns the dropped frame's (k, v), or None when nothing
+        dropped out or keep_dropped is False (no undo wanted, no copy made)."""
         dropped = None
         if self.length == self.window:
-            dropped = (self.k[:, :, :, 0].clone(), self.v[:, :, :, 0].clone())
+            if keep_dropped:
+                dropped = (self.k[:, :, :, 0].clone(), self.v[:, :, :, 0].clone())
             self.k[:, :, :, :-1] = self.k[:, :, :, 1:].clone()
             self.v[:, :, :, :-1] = self.v[:, :, :, 1:].clone()
             self.length -= 1
