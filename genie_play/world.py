@@ -93,8 +93,8 @@ class World:
         self._clear_cache()
         prompt = torch.from_numpy(self.prompt).to(self.device)
         no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
+        tokens = self.tokenizer.encode(prompt)  # (B, N); in float32, so bf16 does not move the prompt's tokens
         with self._precision():
-            tokens = self.tokenizer.encode(prompt)  # (B, N)
             self.dynamics.push_frame(tokens, no_action, self.cache)
             self.pixels = prompt.clone() if self.keep_still_pixels else self.tokenizer.decode(tokens)
         self.frames = self.pixels.cpu().numpy()
