@@ -217,6 +217,7 @@ class World:
                   "prev_pixels": self._static(self.batch, size, size, 3, dtype=torch.uint8)}
         return Captured(self._render, inputs)
 
+    @torch.inference_mode()
     def sample_tokens(self, actions: torch.Tensor) -> torch.Tensor:
         """actions (B,) int64 -> tokens of the next frame (B, N) int64."""
         if not self._graphed():

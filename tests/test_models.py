@@ -8,7 +8,7 @@ import torch
 from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, tiny_tokenizer_config
 from genie_play.models import LatentActionModel, Tokenizer
 from genie_play.models.lam import window_index
-from genie_play.models.layers import KVCache
+from genie_play.models.layers import KVCache, apply_rotary, rotary_at, rotary_tables
 from genie_play.models.quantize import FSQ
 
 
@@ -299,16 +299,29 @@ def test_cache_slides_with_flat_memory():
             assert (dropped is None) == (i < W - 1)
             assert cache.length == min(i + 1, W - 1)
             assert cache.k.shape == shape and cache.v.shape == shape and cache.k.data_ptr() == ptr
-        # Layer 0's keys/values depend on one frame only, so after sliding they must be exactly those
-        # of the last window-1 frames, oldest first (deeper layers saw older context: not comparable).
-        fresh = dyn.new_cache(1)
-        for i in range(T - (W - 1), T):
-            dyn.push_frame(tokens[:, i], full_actions[:, i], fresh)
-        torch.testing.assert_close(cache.past(0)[0], fresh.past(0)[0], atol=1e-6, rtol=0)
-        torch.testing.assert_close(cache.past(0)[1], fresh.past(0)[1], atol=1e-6, rtol=0)
         # the slid cache still gives finite logits of the right shape
         logits = dyn.frame_logits(tokens[:, 0], actions[:, 0], cache)
     assert logits.shape == (1, 64, dyn.config.vocab_size) and torch.isfinite(logits).all()
+
+
+def test_rotary_at_absolute_positions_depends_on_the_distance_only():
+    """The cache rotates each key once, at its frame's absolute position, which grows without bound in a
+    long session: q at p + d against k at p must score as q at d against k at 0, even for p = 10^7."""
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(5, 2, 1, 32, generator=g), torch.randn(5, 2, 1, 32, generator=g)
+
+    def score(pq, pk):
+        cq, sq = rotary_at(torch.tensor(pq), 32)
+        ck, sk = rotary_at(torch.tensor(pk), 32)
+        return (apply_rotary(q, cq, sq) * apply_rotary(k, ck, sk)).sum(-1)
+
+    for d in (0, 1, 7, 14):
+        torch.testing.assert_close(score(10_000_000 + d, 10_000_000), score(d, 0), atol=1e-4, rtol=0)
+    table_cos, table_sin = rotary_tables(16, 32)  # what training uses, positions 0..15
+    cos, sin = rotary_at(torch.tensor(9), 32)
+    torch.testing.assert_close(cos[0], table_cos[9], atol=1e-6, rtol=0)
+    torch.testing.assert_close(sin[0], table_sin[9], atol=1e-6, rtol=0)
+    assert not torch.allclose(score(3, 0), score(4, 0), atol=1e-3)
 
 
 def test_one_layer_slid_cache_equals_fresh_cache():
@@ -328,7 +341,7 @@ def test_one_layer_slid_cache_equals_fresh_cache():
 
 # --- KV cache push / pop ----------------------------------------------------------------------------
 def _snapshot(cache):
-    return cache.length, [tuple(t.clone() for t in cache.past(i)) for i in range(cache.k.shape[0])]
+    return (cache.length, int(cache.position)), [tuple(t.clone() for t in cache.past(i)) for i in range(cache.k.shape[0])]
 
 
 def _assert_same(a, b):
@@ -346,12 +359,12 @@ def test_kvcache_pop_restores_exactly():
         k, v = torch.randn(2, 3, 2, 4, generator=g), torch.randn(2, 3, 2, 4, generator=g)
         dropped = cache.push(k, v)
         pushed.append((before, dropped, k))
-        assert cache.length == min(i + 1, 3)
-        assert torch.equal(cache.past(1)[0][:, :, -1], k[1])  # newest frame is last
+        assert cache.length == min(i + 1, 3) and int(cache.position) == i + 1
+        assert torch.equal(cache.past(1)[0][:, :, i % 3], k[1])  # frame i sits in ring slot i % window
         if i >= 3:
             assert dropped is not None
-            # what was dropped is the oldest frame of before
-            assert torch.equal(dropped[0], torch.stack([before[1][layer][0][:, :, 0] for layer in range(2)]))
+            # what was dropped is the oldest frame of before, pushed at i - 3 into the same slot
+            assert torch.equal(dropped[0][:, :, :, 0], torch.stack([before[1][layer][0][:, :, i % 3] for layer in range(2)]))
     # undo everything, newest first
     for before, dropped, _ in reversed(pushed):
         cache.pop(dropped)

@@ -204,7 +204,7 @@ def test_batched_world_one_prompt_per_world(prompt_array):
 # --- undo -----------------------------------------------------------------------------------------------
 def _cache_state(world):
     c = world.cache
-    return c.length, c.k[:, :, :, : c.length].clone(), c.v[:, :, :, : c.length].clone()
+    return (c.length, int(c.position)), c.k[:, :, :, : c.length].clone(), c.v[:, :, :, : c.length].clone()
 
 
 @pytest.mark.parametrize("steps_before", [1, 5])  # before and after the cache slides (window 4)
@@ -426,6 +426,14 @@ def test_undo_in_the_graph_path_restores_frame_and_memory_exactly(monkeypatch, p
     assert length == cache_before[0] and torch.equal(k, cache_before[1]) and torch.equal(v, cache_before[2])
     world.generator.set_state(gen_state)
     assert np.array_equal(world.step(6), stepped)
+
+
+def test_sample_tokens_can_be_called_on_its_own(prompt_array):
+    """Outside step(), without the caller entering inference mode (the cache holds inference tensors)."""
+    world = make_world(temperature=0.0)
+    world.reset(prompt_array)
+    tokens = world.sample_tokens(torch.zeros(1, dtype=torch.long))
+    assert tokens.shape == (1, 64) and torch.equal(tokens, world.sample_tokens(torch.zeros(1, dtype=torch.long)))
 
 
 def test_bf16_world_runs_and_is_deterministic(prompt_array):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from genie_play.models.layers import KVCache, STBlock
+from genie_play.models.layers import KVCache, STBlock, rotary_at
 
 
 @dataclass
@@ -64,9 +64,10 @@ class Dynamics(nn.Module):
 
     def _frame_pass(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache, with_logits: bool = False):
         x = self.embed(tokens, actions)  # (B, N, d)
+        cos, sin = rotary_at(cache.position, self.config.dim // self.config.heads)
         ks, vs = [], []
         for i, block in enumerate(self.blocks):
-            x, k, v = block.forward_cached(x, *cache.past(i))
+            x, k, v = block.forward_cached(x, *cache.past(i), cos, sin)
             ks.append(k)
             vs.append(v)
         logits = self.head(self.norm(x)) if with_logits else None

@@ -1,6 +1,8 @@
 """Spatiotemporal transformer blocks: spatial attention within a frame, causal temporal attention
 across frames at the same position (with rotary positions), and a KV cache of the last frames."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,24 +22,41 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     return x * cos.to(x.dtype) + torch.cat([-x2, x1], dim=-1) * sin.to(x.dtype)
 
 
-def attend_one(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """q (R, H, 1, hd), k and v (R, H, t, hd) -> (R, H, 1, hd): one query over a few keys, as plain matmuls.
-    The fused attention kernels cap R * H below what a large batch of worlds reaches (CUDA: invalid argument)."""
-    weights = (q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5).softmax(-1)
-    return weights.to(v.dtype) @ v
+def rotary_at(position: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos, sin (1, head_dim) float32 at an absolute frame position: a () int64 tensor, so that a CUDA graph
+    replays it for whatever frame comes next. Angles are reduced modulo 2*pi in float64, exact however
+    long a session runs."""
+    inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, device=position.device, dtype=torch.float64) / head_dim))
+    angles = torch.remainder(position.double() * inv_freq, 2 * math.pi)
+    angles = torch.cat([angles, angles])[None]
+    return angles.cos().float(), angles.sin().float()
+
+
+def attend_one(q: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor, k_new: torch.Tensor, v_new: torch.Tensor):
+    """One query over the cached frames and its own: q, k_new, v_new (R, H, 1, hd), past_k, past_v (R, H, t, hd)
+    -> (R, H, 1, hd). Plain matmuls over the cache in place, without copying it: the fused attention kernels
+    also cap R below what a large batch of worlds reaches (CUDA: invalid argument at 1024 worlds)."""
+    scale = q.shape[-1] ** -0.5
+    scores = torch.cat([q @ past_k.transpose(-1, -2), (q * k_new).sum(-1, keepdim=True)], dim=-1) * scale
+    weights = scores.softmax(-1).to(v_new.dtype)  # (R, H, 1, t + 1)
+    return weights[..., :-1] @ past_v + weights[..., -1:] * v_new
 
 
 class KVCache:
-    """Temporal keys/values of the last `window` frames for every layer, stored unrotated.
+    """Temporal keys/values of the last `window` frames for every layer, keys rotated at their frame's
+    absolute position (attention only sees the differences, so nothing is rotated again as frames age).
 
-    k, v: (L, B*N, H, window, hd). When full, the oldest frame drops out, so memory never grows.
-    push() returns what it dropped so that pop() can restore it exactly (undo).
+    k, v: (L, B*N, H, window, hd), a ring: the frame at absolute position p sits in slot p % window, so
+    the newest overwrites the oldest in place and memory never grows. `position` ((), int64, on the
+    device) is the absolute position of the next frame: the frames pushed since clear(). push() returns what it overwrote so that pop()
+    can restore it exactly (undo).
     """
 
     def __init__(self, layers: int, rows: int, heads: int, window: int, head_dim: int, device, dtype):
         shape = (layers, rows, heads, window, head_dim)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.position = torch.zeros((), dtype=torch.long, device=device)
         self.length = 0
 
     @property
@@ -47,33 +66,34 @@ class KVCache:
     def clear(self) -> None:
         """Forgets every frame; the storage stays where it is (a CUDA graph may be reading it)."""
         self.length = 0
+        self.position.zero_()
 
     def past(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values (B*N, H, length, hd) of the cached frames, in ring order (attention needs none)."""
         return self.k[layer, :, :, : self.length], self.v[layer, :, :, : self.length]
 
     def push(self, k_new: torch.Tensor, v_new: torch.Tensor, keep_dropped: bool = True):
         """k_new, v_new (L, B*N, H, hd): one frame. Returns the dropped frame's (k, v), or None when nothing
         dropped out or keep_dropped is False (no undo wanted, no copy made)."""
+        slot = (self.position % self.window).reshape(1)
         dropped = None
-        if self.length == self.window:
-            if keep_dropped:
-                dropped = (self.k[:, :, :, 0].clone(), self.v[:, :, :, 0].clone())
-            self.k[:, :, :, :-1] = self.k[:, :, :, 1:].clone()
-            self.v[:, :, :, :-1] = self.v[:, :, :, 1:].clone()
-            self.length -= 1
-        self.k[:, :, :, self.length] = k_new
-        self.v[:, :, :, self.length] = v_new
-        self.length += 1
+        if self.length == self.window and keep_dropped:
+            dropped = (self.k.index_select(3, slot), self.v.index_select(3, slot))
+        self.k.index_copy_(3, slot, k_new.unsqueeze(3))
+        self.v.index_copy_(3, slot, v_new.unsqueeze(3))
+        self.position += 1
+        self.length = min(self.length + 1, self.window)
         return dropped
 
     def pop(self, dropped) -> None:
         """Undoes the last push, restoring the frame it dropped."""
-        self.length -= 1
-        if dropped is not None:
-            self.k[:, :, :, 1:] = self.k[:, :, :, :-1].clone()
-            self.v[:, :, :, 1:] = self.v[:, :, :, :-1].clone()
-            self.k[:, :, :, 0], self.v[:, :, :, 0] = dropped
-            self.length += 1
+        self.position -= 1
+        if dropped is None:
+            self.length -= 1
+        else:
+            slot = (self.position % self.window).reshape(1)
+            self.k.index_copy_(3, slot, dropped[0])
+            self.v.index_copy_(3, slot, dropped[1])
 
 
 class SpatialAttention(nn.Module):
@@ -111,15 +131,13 @@ class TemporalAttention(nn.Module):
         out = F.scaled_dot_product_attention(apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v, is_causal=True)
         return self.proj(out.transpose(1, 2).flatten(2))
 
-    def forward_cached(self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor):
-        """x (R, 1, d): the new frame; past_k/v (R, H, t, hd) -> (out (R, 1, d), k_new, v_new (R, H, hd))."""
+    def forward_cached(self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor, cos: torch.Tensor,
+                       sin: torch.Tensor):
+        """x (R, 1, d): the new frame; past_k/v (R, H, t, hd), keys rotated at their positions; cos, sin (1, hd)
+        at the new frame's position -> (out (R, 1, d), k_new rotated, v_new (R, H, hd))."""
         q, k_new, v_new = self.split(x)
-        k = torch.cat([past_k, k_new], dim=2)
-        v = torch.cat([past_v, v_new], dim=2)
-        t = k.shape[2]
-        q = apply_rotary(q, self.cos[t - 1 : t], self.sin[t - 1 : t])
-        k = apply_rotary(k, self.cos[:t], self.sin[:t])
-        out = attend_one(q, k, v)
+        q, k_new = apply_rotary(q, cos, sin), apply_rotary(k_new, cos, sin)
+        out = attend_one(q, past_k, past_v, k_new, v_new)
         return self.proj(out.transpose(1, 2).flatten(2)), k_new[:, :, 0], v_new[:, :, 0]
 
 
@@ -141,10 +159,11 @@ class STBlock(nn.Module):
         x = x + self.temporal(h).reshape(B, N, T, d).transpose(1, 2)
         return x + self.mlp(self.norm_m(x))
 
-    def forward_cached(self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor):
-        """x (B, N, d): one new frame -> (x (B, N, d), k_new, v_new (B*N, H, hd))."""
+    def forward_cached(self, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor, cos: torch.Tensor,
+                       sin: torch.Tensor):
+        """x (B, N, d): one new frame; cos, sin (1, hd) at its position -> (x (B, N, d), k_new, v_new (B*N, H, hd))."""
         B, N, d = x.shape
         x = x + self.spatial(self.norm_s(x))
-        h, k_new, v_new = self.temporal.forward_cached(self.norm_t(x).reshape(B * N, 1, d), past_k, past_v)
+        h, k_new, v_new = self.temporal.forward_cached(self.norm_t(x).reshape(B * N, 1, d), past_k, past_v, cos, sin)
         x = x + h.reshape(B, N, d)
         return x + self.mlp(self.norm_m(x)), k_new, v_new
