@@ -48,8 +48,8 @@ class KVCache:
 
     k, v: (L, B*N, H, window, hd), a ring: the frame at absolute position p sits in slot p % window, so
     the newest overwrites the oldest in place and memory never grows. `position` ((), int64, on the
-    device) is the absolute position of the next frame: the frames pushed since clear(). push() returns what it overwrote so that pop()
-    can restore it exactly (undo).
+    device) is the absolute position of the next frame, i.e. the frames pushed since clear(). push()
+    returns what it overwrote so that pop() can restore it exactly (undo).
     """
 
     def __init__(self, layers: int, rows: int, heads: int, window: int, head_dim: int, device, dtype):
