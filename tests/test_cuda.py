@@ -1,6 +1,8 @@
 """The CUDA path: bf16 autocast and the steady-state CUDA graphs. Skipped where there is no GPU (CI);
 run on a lent GPU with `pytest tests/test_cuda.py`."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -68,3 +70,15 @@ def test_a_large_batch_of_worlds_steps(prompt_array):
     world.reset(prompt_array)
     frames = [world.step_batch(np.arange(1024) % 8).copy() for _ in range(6)]
     assert frames[-1].shape == (1024, 64, 64, 3) and world._graphs.graphs
+
+
+def test_graphs_captured_on_a_worker_thread(prompt_array):
+    """The app steps its world on a worker thread, so that is where the graphs are captured."""
+    world, frames = cuda_world(seed=5), []
+    world.reset(prompt_array)
+    worker = threading.Thread(target=lambda: frames.extend(world.step(a).copy() for a in ACTIONS))
+    worker.start()
+    worker.join()
+    eager = cuda_world(seed=5, cuda_graphs=False)
+    eager.reset(prompt_array)
+    assert world._graphs.graphs and np.array_equal(np.stack(frames), np.stack([eager.step(a).copy() for a in ACTIONS]))
