@@ -207,9 +207,10 @@ def _cache_state(world):
     return (c.length, int(c.position)), c.k[:, :, :, : c.length].clone(), c.v[:, :, :, : c.length].clone()
 
 
+@pytest.mark.parametrize("graphed", [False, True])  # True: from 5 steps on, the graph path (stand-in below)
 @pytest.mark.parametrize("steps_before", [1, 5])  # before and after the cache slides (window 4)
-def test_undo_restores_frame_and_memory_exactly(prompt_array, steps_before):
-    world = make_world(seed=2)
+def test_undo_restores_frame_and_memory_exactly(monkeypatch, prompt_array, steps_before, graphed):
+    world = _graphed_world(monkeypatch, seed=2) if graphed else make_world(seed=2)
     world.reset(prompt_array)
     for i in range(steps_before):
         world.step(i % 8)
@@ -407,25 +408,6 @@ def test_graph_path_gives_the_frames_of_the_eager_path(monkeypatch, prompt_array
     world.temperature += 0.5  # a setting baked into the graphs: captured again
     world.step(1)
     assert ReplayedCall.captures == 6
-
-
-def test_undo_in_the_graph_path_restores_frame_and_memory_exactly(monkeypatch, prompt_array):
-    world = _graphed_world(monkeypatch, seed=2)
-    world.reset(prompt_array)
-    for i in range(6):  # window 4: the cache is full and sliding
-        world.step(i % 8)
-    world.settle()
-    frame_before, cache_before, tokens_before = world.frame.copy(), _cache_state(world), world.tokens.clone()
-    gen_state = world.generator.get_state()
-    stepped = world.step(6).copy()
-    world.step(3)
-    world.settle()
-    world.undo()
-    assert np.array_equal(world.undo(), frame_before) and torch.equal(world.tokens, tokens_before)
-    length, k, v = _cache_state(world)
-    assert length == cache_before[0] and torch.equal(k, cache_before[1]) and torch.equal(v, cache_before[2])
-    world.generator.set_state(gen_state)
-    assert np.array_equal(world.step(6), stepped)
 
 
 def test_sample_tokens_can_be_called_on_its_own(prompt_array):
