@@ -214,7 +214,7 @@ def test_undo_restores_frame_and_memory_exactly(monkeypatch, prompt_array, steps
     world.reset(prompt_array)
     for i in range(steps_before):
         world.step(i % 8)
-    frame_before = world.frame.copy()
+    frame_before, tokens_before = world.frame.copy(), world.tokens.clone()
     world.settle()  # the current frame enters the cache (step() would do it first thing)
     cache_before = _cache_state(world)
     gen_state = world.generator.get_state()
@@ -223,7 +223,7 @@ def test_undo_restores_frame_and_memory_exactly(monkeypatch, prompt_array, steps
     world.settle()
     assert world.can_undo
     undone = world.undo()
-    assert np.array_equal(undone, frame_before)
+    assert np.array_equal(undone, frame_before) and torch.equal(world.tokens, tokens_before)
     assert world.step_count == steps_before
     length, k, v = _cache_state(world)
     assert length == cache_before[0] and torch.equal(k, cache_before[1]) and torch.equal(v, cache_before[2])
