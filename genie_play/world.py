@@ -43,7 +43,7 @@ class World:
                  seed: int = 0, batch: int = 1, temperature: float = DEFAULT_TEMPERATURE,
                  maskgit_steps: int = DEFAULT_MASKGIT_STEPS, weights_id: str = "custom",
                  code_labels: list[str] | None = None, undo_depth: int = 64, keep_still_pixels: bool = True,
-                 bf16: bool | None = None, cuda_graphs: bool | None = None):
+                 bf16: bool | None = None, cuda_graphs: bool = True):
         check_compatible(tokenizer, dynamics, lam)
         self.tokenizer, self.dynamics, self.lam = tokenizer.eval(), dynamics.eval(), lam.eval() if lam else None
         self.device = dynamics.pos_emb.device
@@ -58,7 +58,7 @@ class World:
         self.keep_still_pixels = keep_still_pixels
         on_cuda = self.device.type == "cuda"
         self.bf16 = on_cuda if bf16 is None else bf16  # None: on CUDA only
-        self.cuda_graphs = on_cuda and cuda_graphs is not False  # CUDA only
+        self.cuda_graphs = on_cuda and cuda_graphs  # CUDA only
         self._graphs = GraphSet()
         self.generator = torch.Generator(self.device)
         self.cache = None
