@@ -7,8 +7,26 @@ import torch.nn.functional as F
 MAX_PSNR = 100.0
 
 
+CHUNK_IMAGES = 256  # images scored at a time, in float64: memory stays bounded however many clips
+
+
+def per_image(score, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """score (n, H, W, 3) x2 -> (n,), applied chunk by chunk to a, b (..., H, W, 3) -> (...)."""
+    lead = a.shape[:-3]
+    a = a.reshape(-1, *a.shape[-3:])
+    if b.shape[:-3] != lead:  # a reference broadcast over the leading dims (the copy floor's frame 0)
+        b = np.broadcast_to(b, (*lead, *b.shape[-3:]))
+    b = b.reshape(a.shape)
+    scores = [score(a[i : i + CHUNK_IMAGES], b[i : i + CHUNK_IMAGES]) for i in range(0, len(a), CHUNK_IMAGES)]
+    return np.concatenate(scores or [np.zeros(0)]).reshape(lead)
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a, b (..., H, W, 3) uint8 -> PSNR in dB per image (...), pixel range [0, 1]; identical images give 100."""
+    return per_image(_psnr, a, b)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     diff = a.astype(np.float64) / 255 - b.astype(np.float64) / 255
     mse = (diff ** 2).mean(axis=(-3, -2, -1))
     return np.minimum(10 * np.log10(1.0 / np.maximum(mse, 1e-300)), MAX_PSNR)
@@ -16,6 +34,10 @@ def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a, b (N, H, W, 3) uint8 -> SSIM per image (N,), Gaussian window 11, sigma 1.5 (Wang et al. 2004)."""
+    return per_image(_ssim, a, b)
+
+
+def _ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x = torch.from_numpy(a).permute(0, 3, 1, 2).double() / 255
     y = torch.from_numpy(b).permute(0, 3, 1, 2).double() / 255
     g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5 ** 2))

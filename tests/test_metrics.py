@@ -48,6 +48,22 @@ def test_psnr_drops_with_more_noise():
 
 
 # --- SSIM ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("metric", [psnr, ssim])
+def test_many_images_are_scored_in_chunks_each_as_on_its_own(monkeypatch, metric):
+    """Chunks bound the memory of a large evaluation (512 clips ran out of 24 GB); scores do not change."""
+    monkeypatch.setattr("genie_play.metrics.CHUNK_IMAGES", 4)
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (11, 16, 16, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
+    one_by_one = np.array([metric(a[i : i + 1], b[i : i + 1])[0] for i in range(11)])
+    np.testing.assert_allclose(metric(a, b), one_by_one, rtol=1e-12)
+    assert len(set(np.round(one_by_one, 6))) > 1  # the images score differently
+    if metric is psnr:  # leading dims and a broadcast reference, as the copy floor uses
+        clips = a[:10].reshape(2, 5, 16, 16, 3)
+        floor = psnr(clips, np.broadcast_to(clips[:, :1], clips.shape))
+        assert floor.shape == (2, 5) and (floor[:, 0] == 100).all()
+
+
 def test_ssim_of_identical_images_is_one():
     a = smooth_images(3)
     np.testing.assert_allclose(ssim(a, a), 1.0, atol=1e-12)
