@@ -11,12 +11,11 @@ CHUNK_IMAGES = 256  # images scored at a time, in float64: memory stays bounded 
 
 
 def per_image(score, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """score (n, H, W, 3) x2 -> (n,), applied chunk by chunk to a, b (..., H, W, 3) -> (...)."""
-    lead = a.shape[:-3]
-    a = a.reshape(-1, *a.shape[-3:])
-    if b.shape[:-3] != lead:  # a reference broadcast over the leading dims (the copy floor's frame 0)
-        b = np.broadcast_to(b, (*lead, *b.shape[-3:]))
-    b = b.reshape(a.shape)
+    """score (n, H, W, 3) x2 -> (n,), applied chunk by chunk to a, b (..., H, W, 3), whose leading dims
+    broadcast -> (...)."""
+    lead = np.broadcast_shapes(a.shape[:-3], b.shape[:-3])  # e.g. the copy floor's frame 0 against every frame
+    a, b = (x if x.shape[:-3] == lead else np.broadcast_to(x, (*lead, *x.shape[-3:])) for x in (a, b))
+    a, b = a.reshape(-1, *a.shape[-3:]), b.reshape(-1, *b.shape[-3:])
     scores = [score(a[i : i + CHUNK_IMAGES], b[i : i + CHUNK_IMAGES]) for i in range(0, len(a), CHUNK_IMAGES)]
     return np.concatenate(scores or [np.zeros(0)]).reshape(lead)
 
