@@ -425,3 +425,9 @@ def test_bf16_world_runs_and_is_deterministic(prompt_array):
     assert world.cache.k.dtype == torch.bfloat16
     assert np.array_equal(a, _rollout(make_world(seed=1, bf16=True), prompt_array, ACTIONS))
     assert make_world().cache is None and not make_world().bf16  # fp32 on CPU unless asked
+    switched = make_world(seed=1)
+    switched.reset(prompt_array)
+    switched.bf16 = True  # mid-session: the float32 cache takes bf16 keys until the next reset
+    assert_frame(switched.step(3))
+    switched.reset()
+    assert switched.cache.k.dtype == torch.bfloat16

@@ -79,8 +79,8 @@ class KVCache:
         dropped = None
         if self.length == self.window and keep_dropped:
             dropped = (self.k.index_select(3, slot), self.v.index_select(3, slot))
-        self.k.index_copy_(3, slot, k_new.unsqueeze(3))
-        self.v.index_copy_(3, slot, v_new.unsqueeze(3))
+        self.k.index_copy_(3, slot, k_new.unsqueeze(3).to(self.k.dtype))  # e.g. bf16 keys into a float32 cache
+        self.v.index_copy_(3, slot, v_new.unsqueeze(3).to(self.v.dtype))
         self.position += 1
         self.length = min(self.length + 1, self.window)
         return dropped
