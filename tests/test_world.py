@@ -429,5 +429,6 @@ def test_bf16_world_runs_and_is_deterministic(prompt_array):
     switched.reset(prompt_array)
     switched.bf16 = True  # mid-session: the float32 cache takes bf16 keys until the next reset
     assert_frame(switched.step(3))
+    assert_frame(switched.step(5))  # its settle pushes a frame computed in bf16
     switched.reset()
     assert switched.cache.k.dtype == torch.bfloat16
