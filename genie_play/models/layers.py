@@ -8,9 +8,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def rotary_frequencies(head_dim: int, dtype=torch.float32, device=None) -> torch.Tensor:
+    """(head_dim / 2,) angle per position of each rotated pair of dims: the one definition that training
+    (rotary_tables) and the KV cache (rotary_at) share."""
+    return 1.0 / (10000 ** (torch.arange(0, head_dim, 2, dtype=dtype, device=device) / head_dim))
+
+
 def rotary_tables(length: int, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     """cos, sin tables (length, head_dim) for rotary position embeddings."""
-    inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2).float() / head_dim))
+    inv_freq = rotary_frequencies(head_dim)
     angles = torch.arange(length).float()[:, None] * inv_freq[None, :]
     angles = torch.cat([angles, angles], dim=-1)
     return angles.cos(), angles.sin()
@@ -26,7 +32,7 @@ def rotary_at(position: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torc
     """cos, sin (1, head_dim) float32 at an absolute frame position: a () int64 tensor, so that a CUDA graph
     replays it for whatever frame comes next. Angles are reduced modulo 2*pi in float64, exact however
     long a session runs."""
-    inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, device=position.device, dtype=torch.float64) / head_dim))
+    inv_freq = rotary_frequencies(head_dim, torch.float64, position.device)
     angles = torch.remainder(position.double() * inv_freq, 2 * math.pi)
     angles = torch.cat([angles, angles])[None]
     return angles.cos().float(), angles.sin().float()
