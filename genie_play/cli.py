@@ -61,13 +61,15 @@ def collect(
     envs: int = typer.Option(16, help="environments per shard"),
     shard_steps: int = typer.Option(500, help="steps each environment records per shard"),
     seed: int = 0,
+    frame_skip: int = typer.Option(1, help="game ticks per recorded frame (the action is held between frames)"),
 ):
     """Record Procgen episodes into shards (resumable: finished shards are skipped)."""
     from genie_play.data.collect import collect as run_collect, summarize_coverage
 
     bar, update = progress_bar(f"collect {game} {split}")
     with bar:
-        stats = run_collect(out_dir, game, parse_levels(levels), steps, split, policy, workers, envs, shard_steps, seed, update)
+        stats = run_collect(out_dir, game, parse_levels(levels), steps, split, policy, workers, envs, shard_steps, seed,
+                            update, frame_skip)
     typer.echo("coverage: " + json.dumps(summarize_coverage(stats)))
 
 
@@ -138,6 +140,10 @@ def eval_cmd(
     typer.echo("code_usage: " + " ".join(f"{u:.3f}" for u in report["code_usage"]))
     for game, effects in report["action_effects"].items():
         typer.echo(f"action_nmi classes ({game}): {', '.join(effects)}")
+    skip = report["frame_skip"]
+    if skip["data"] != skip["dynamics"]:
+        typer.echo(f"warning: the test data has {skip['data']} game ticks a frame, the dynamics trained on "
+                   f"{skip['dynamics']}: record test data with `collect --frame-skip {skip['dynamics']}`", err=True)
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 

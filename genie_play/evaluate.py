@@ -17,7 +17,8 @@ from genie_play.errors import GenieError
 from genie_play.media import save_png
 from genie_play.metrics import normalized_mutual_info, psnr, ssim
 from genie_play.mimic import replay_batch
-from genie_play.world import World, load_world
+from genie_play.checkpoint import describe
+from genie_play.world import BUNDLED_WEIGHTS, World, load_world, weights_files
 
 
 @dataclass
@@ -83,7 +84,14 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
     arrays["clips"] = clips
     report = build_report(clips, effect_labels(true_actions, games), arrays, world)
     report["action_effects"] = {game: list(effect_names(game)) for game in np.unique(games).tolist()}
+    report["frame_skip"] = {"data": sampler.recording.frame_skip, "dynamics": trained_frame_skip(weights_dir)}
     return report, arrays
+
+
+def trained_frame_skip(weights_dir: str | Path | None) -> int:
+    """Game ticks per frame of the data the dynamics trained on (1 for weights older than the option)."""
+    dynamics = weights_files(weights_dir or BUNDLED_WEIGHTS)["dynamics"]
+    return int(describe(dynamics)["provenance"].get("frame_skip", 1))
 
 
 def build_report(clips, true_effects, arrays, world: World) -> dict:

@@ -199,3 +199,54 @@ def test_clip_starts_match_brute_force_on_random_episodes():
     for length in (2, 4, 7):
         got = {tuple(map(int, s)) for s in clip_starts(first, length)}
         assert got == brute_force_starts(first, length), length
+
+
+class TickCountingEnv:
+    """Stands in for a gym3 env: each act is one tick, reward 1 on tick 3, a new episode after tick 4."""
+
+    def __init__(self, num: int):
+        self.ticks, self.acted = 0, []
+        self.num = num
+
+    def act(self, action):
+        self.acted.append(action.copy())
+        self.ticks += 1
+
+    def observe(self):
+        reward = np.full(self.num, float(self.ticks == 3), np.float32)
+        return reward, {"rgb": None}, np.full(self.num, self.ticks == 4)
+
+
+def test_hold_action_plays_the_key_every_tick_sums_rewards_and_flags_a_restart_inside_the_skip():
+    env = TickCountingEnv(2)
+    reward, restarted = collect_mod.hold_action(env, np.array([7, 1]), 3)
+    assert [a.tolist() for a in env.acted] == [[7, 1]] * 3
+    assert reward.tolist() == [1.0, 1.0] and not restarted.any()
+    reward, restarted = collect_mod.hold_action(env, np.array([5, 5]), 3)  # ticks 4..6: restart on tick 4
+    assert reward.tolist() == [0.0, 0.0] and restarted.all()
+
+
+def test_frame_skip_is_in_the_name_and_meta_and_episodes_still_start_at_first(tmp_path):
+    root = tmp_path / "d"
+    collect(root, "coinrun", (3, 9), 40, split="val", policy="explore", workers=1, num_envs=ENVS,
+            steps_per_shard=SHARD_STEPS, seed=5, frame_skip=3)
+    (path,) = list_shards(root, "val")
+    assert path.name == "coinrun-3-9-explore-skip3-00000.npz"
+    arrays, meta = read_shard(path)
+    assert meta["frame_skip"] == 3 and arrays["first"][:, 0].all()
+    assert arrays["frames"].shape == (ENVS, SHARD_STEPS, 64, 64, 3)
+
+
+def test_frame_skip_below_one_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="bad frame skip 0"):
+        collect(tmp_path / "d", "coinrun", (0, 4), 10, workers=1, num_envs=1, steps_per_shard=10, frame_skip=0)
+
+
+def test_a_split_mixing_frame_skips_is_refused_by_name(recorded, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(recorded[0], root)
+    assert Recording(root, "val").frame_skip == 1
+    collect(root, "coinrun", (3, 9), 40, split="val", policy="explore", workers=1, num_envs=ENVS,
+            steps_per_shard=SHARD_STEPS, seed=5, frame_skip=2)
+    with pytest.raises(DataError, match=r"val: shards recorded with different frame skips \[1, 2\]"):
+        Recording(root, "val")

@@ -71,11 +71,18 @@ def test_collect_train_eval_export_render_info(tmp_path):
     assert f"rollout_psnr_t4: {report['rollout_psnr_t4']:.4g} ± " in printed
     assert "action_nmi classes (coinrun): left, right, jump, jump-left, jump-right, still" in printed
     assert report["keep_still_pixels"] is True
+    assert report["frame_skip"] == {"data": 1, "dynamics": 1} and "warning" not in printed
     decoded_path = tmp_path / "eval" / "decoded.json"
     cli("eval", "--weights", weights, "--data", data, "--out", decoded_path, "--clips", 4, "--batch", 2,
         "--length", LENGTH, "--device", "cpu", "--decoded-frames")
     decoded = json.loads(decoded_path.read_text())
     assert decoded["keep_still_pixels"] is False and decoded["copy_psnr"] == report["copy_psnr"]
+
+    skipped = tmp_path / "skip2"
+    cli("collect", skipped, "--levels", "100:110", "--split", "test", "--frame-skip", 2, *small)
+    warned = cli("eval", "--weights", weights, "--data", skipped, "--out", tmp_path / "eval" / "skip2.json",
+                 "--clips", 4, "--batch", 2, "--length", LENGTH, "--device", "cpu")
+    assert "warning: the test data has 2 game ticks a frame, the dynamics trained on 1" in warned.stderr
 
     grid = Image.open(report_path.with_name("report_grid.png"))
     plot = Image.open(report_path.with_name("report_psnr.png"))

@@ -74,6 +74,7 @@ def test_each_stage_writes_a_checkpoint_and_a_metrics_log(trained, data):
         model, provenance, extra = load_model(ckpt, kind=stage, with_extra=True)
         assert provenance["step"] == TINY_STEPS and provenance["preset"] == "tiny"
         assert provenance["world_size"] == 1 and provenance["data"] == str(data)
+        assert provenance["frame_skip"] == 1  # the data's game ticks a frame, for eval to compare
         assert any(k.startswith("opt.") for k in extra), "optimizer state is saved for resuming"
         records = [json.loads(line) for line in log.read_text().splitlines()]
         assert [r["step"] for r in records] == [1, 2, 3, 4]

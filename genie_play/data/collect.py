@@ -31,6 +31,7 @@ class CollectJob:
     seed: int
     policy: str
     split: str
+    frame_skip: int = 1
 
 
 class Policy:
@@ -73,18 +74,32 @@ def record(job: CollectJob) -> dict:
     first = np.empty((E, S), bool)
     level = np.empty((E, S), np.int64)
     rewards = np.zeros((E, S), np.float32)
+    new_episode = np.zeros(E, bool)
     for s in range(S):
-        reward, obs, is_first = env.observe()
-        frames[:, s], first[:, s] = obs["rgb"], is_first
+        _, obs, is_first = env.observe()
+        frames[:, s], first[:, s] = obs["rgb"], is_first | new_episode
         level[:, s] = [info.get("level_seed", -1) for info in env.get_info()]
         actions[:, s] = policy()
-        env.act(actions[:, s])
-        rewards[:, s] = reward
+        rewards[:, s], new_episode = hold_action(env, actions[:, s], job.frame_skip)
     stats = coverage_stats(first, rewards)
     meta = {"game": job.game, "levels": [job.start_level, job.start_level + job.num_levels], "split": job.split,
-            "policy": job.policy, "seed": job.seed, "coverage": stats}
+            "policy": job.policy, "seed": job.seed, "frame_skip": job.frame_skip, "coverage": stats}
     write_shard(job.out_path, {"frames": frames, "actions": actions, "first": first, "level": level}, meta)
     return stats
+
+
+def hold_action(env, action: np.ndarray, ticks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Plays `action` (E,) for `ticks` game ticks. Returns the reward summed over them (E,) and whether an
+    episode restarted on a tick before the last (E,) bool: the next recorded frame then starts an episode."""
+    reward = np.zeros(len(action), np.float32)
+    restarted = np.zeros(len(action), bool)
+    for tick in range(ticks):
+        env.act(action)
+        r, _, is_first = env.observe()
+        reward += r
+        if tick < ticks - 1:
+            restarted |= is_first
+    return reward, restarted
 
 
 def coverage_stats(first: np.ndarray, rewards: np.ndarray) -> dict:
@@ -102,27 +117,32 @@ def coverage_stats(first: np.ndarray, rewards: np.ndarray) -> dict:
 
 
 def plan_jobs(out_dir: Path, game: str, levels: tuple[int, int], steps: int, split: str, policy: str,
-              num_envs: int = 16, steps_per_shard: int = 500, seed: int = 0) -> list[CollectJob]:
+              num_envs: int = 16, steps_per_shard: int = 500, seed: int = 0,
+              frame_skip: int = 1) -> list[CollectJob]:
     if game not in PROCGEN_GAMES:
         raise DataError(f"unknown game {game!r} (choose one of {', '.join(PROCGEN_GAMES)})")
     start, stop = levels
     if not 0 <= start < stop:
         raise DataError(f"bad level range {start}:{stop} (need 0 <= A < B)")
+    if frame_skip < 1:
+        raise DataError(f"bad frame skip {frame_skip} (need >= 1)")
     per_shard = num_envs * steps_per_shard
     n_shards = max(1, -(-steps // per_shard))
     base = seed * 100_003 + start * 7919
+    skip = f"-skip{frame_skip}" if frame_skip > 1 else ""
     return [
-        CollectJob(str(out_dir / split / f"{game}-{start}-{stop}-{policy}-{i:05d}.npz"), game, start, stop - start,
-                   num_envs, steps_per_shard, base + i, policy, split)
+        CollectJob(str(out_dir / split / f"{game}-{start}-{stop}-{policy}{skip}-{i:05d}.npz"), game, start,
+                   stop - start, num_envs, steps_per_shard, base + i, policy, split, frame_skip)
         for i in range(n_shards)
     ]
 
 
 def collect(out_dir: str | Path, game: str, levels: tuple[int, int], steps: int, split: str = "train",
             policy: str = "explore", workers: int = 2, num_envs: int = 16, steps_per_shard: int = 500,
-            seed: int = 0, progress=None) -> list[dict]:
-    """Records at least `steps` frames; shards already on disk are skipped. Returns every shard's coverage."""
-    jobs = plan_jobs(Path(out_dir), game, levels, steps, split, policy, num_envs, steps_per_shard, seed)
+            seed: int = 0, progress=None, frame_skip: int = 1) -> list[dict]:
+    """Records at least `steps` frames, one every `frame_skip` game ticks (the action held between them);
+    shards already on disk are skipped. Returns every shard's coverage."""
+    jobs = plan_jobs(Path(out_dir), game, levels, steps, split, policy, num_envs, steps_per_shard, seed, frame_skip)
     todo = [j for j in jobs if not Path(j.out_path).exists()]
     done = [read_shard(j.out_path)[1]["coverage"] for j in jobs if Path(j.out_path).exists()]
     if progress:

@@ -20,6 +20,7 @@ class Recording:
         self.arrays = {k: np.concatenate([a[k][:, :steps] for a in loaded]) for k in loaded[0]}
         # (E,) str: the Procgen game of each environment's episodes
         self.games = np.concatenate([[meta.get("game", "unknown")] * len(a["frames"]) for a, (_, meta) in zip(loaded, shards)])
+        self.frame_skip = common_frame_skip(paths, [meta for _, meta in shards])
 
     @property
     def frames(self) -> np.ndarray:
@@ -28,6 +29,15 @@ class Recording:
     @property
     def num_frames(self) -> int:
         return self.frames.shape[0] * self.frames.shape[1]
+
+
+def common_frame_skip(paths: list[Path], metas: list[dict]) -> int:
+    """The game ticks per recorded frame, which every shard of a split must share (1 in shards older than the option)."""
+    skips = {int(meta.get("frame_skip", 1)) for meta in metas}
+    if len(skips) > 1:
+        raise DataError(f"{paths[0].parent}: shards recorded with different frame skips {sorted(skips)} "
+                        "(keep one frame skip per data folder)")
+    return skips.pop()
 
 
 def clip_starts(first: np.ndarray, length: int) -> np.ndarray:

@@ -35,11 +35,13 @@ def tokenizer_loss(model, frames: torch.Tensor):
 
 
 def tokenizer_run(config, data_dir: Path, device) -> Run:
-    sampler = FrameSampler(Recording(data_dir, "train"))
+    recording = Recording(data_dir, "train")
+    sampler = FrameSampler(recording)
     def next_batch(batch_size):
         return torch.from_numpy(sampler.sample(batch_size)).to(device, non_blocking=True)
 
-    return Run("tokenizer", Tokenizer(config), tokenizer_loss, next_batch, sampler.reseed, {"data": str(data_dir)})
+    prov = {"data": str(data_dir), "frame_skip": recording.frame_skip}
+    return Run("tokenizer", Tokenizer(config), tokenizer_loss, next_batch, sampler.reseed, prov)
 
 
 # --- latent action model ------------------------------------------------------------------------
@@ -66,12 +68,14 @@ def pad_clip_starts(clips: np.ndarray, rng: np.random.Generator, share: float = 
 
 
 def lam_run(config, data_dir: Path, device) -> Run:
-    sampler = ClipSampler(Recording(data_dir, "train"), config.window)
+    recording = Recording(data_dir, "train")
+    sampler = ClipSampler(recording, config.window)
     def next_batch(batch_size):
         clips = pad_clip_starts(sampler.sample(batch_size), sampler.rng)
         return torch.from_numpy(clips).to(device, non_blocking=True)
 
-    return Run("lam", LatentActionModel(config), lam_loss, next_batch, sampler.reseed, {"data": str(data_dir)})
+    prov = {"data": str(data_dir), "frame_skip": recording.frame_skip}
+    return Run("lam", LatentActionModel(config), lam_loss, next_batch, sampler.reseed, prov)
 
 
 # --- dynamics ---------------------------------------------------------------------------------
@@ -128,11 +132,12 @@ def file_digest(path: Path) -> str:
 
 def load_token_cache(data_dir: Path, tokenizer_path: Path, lam_path: Path, out_dir: Path, device, progress=None):
     """Tokens and LAM actions of the training split, computed once and cached in out_dir."""
-    cache = Path(out_dir) / f"tokens-{file_digest(tokenizer_path)}-{file_digest(lam_path)}.npz"
     recording = Recording(data_dir, "train")
+    shards = hashlib.sha256("\n".join(f"{p.name}:{p.stat().st_size}" for p in recording.paths).encode()).hexdigest()[:8]
+    cache = Path(out_dir) / f"tokens-{file_digest(tokenizer_path)}-{file_digest(lam_path)}-{shards}.npz"
     if cache.exists():
         with np.load(cache, allow_pickle=False) as z:
-            return z["tokens"], z["actions"], recording.arrays["first"]
+            return z["tokens"], z["actions"], recording
     tokenizer = load_model(tokenizer_path, "tokenizer", device)
     lam = load_model(lam_path, "lam", device)
     tokens, actions = pretokenize(recording, tokenizer, lam, device, progress=progress)
@@ -140,7 +145,7 @@ def load_token_cache(data_dir: Path, tokenizer_path: Path, lam_path: Path, out_d
 
     with atomic_path(cache, suffix=".npz") as tmp:
         np.savez(tmp, tokens=tokens, actions=actions)
-    return tokens, actions, recording.arrays["first"]
+    return tokens, actions, recording
 
 
 def dynamics_run(config, data_dir: Path, device, tokenizer_path: Path, lam_path: Path, out_dir: Path,
@@ -150,11 +155,12 @@ def dynamics_run(config, data_dir: Path, device, tokenizer_path: Path, lam_path:
     lam_cfg = load_model(lam_path, "lam").config
     config = dataclasses.replace(config, vocab_size=tok_cfg.vocab_size, tokens_per_frame=tok_cfg.grid ** 2,
                                  num_actions=lam_cfg.num_actions)
-    tokens, actions, first = load_token_cache(data_dir, tokenizer_path, lam_path, out_dir, device, progress)
-    sampler = TokenClipSampler(tokens, actions, first, config.window)
+    tokens, actions, recording = load_token_cache(data_dir, tokenizer_path, lam_path, out_dir, device, progress)
+    sampler = TokenClipSampler(tokens, actions, recording.arrays["first"], config.window)
     def next_batch(batch_size):
         t, a = sampler.sample(batch_size)
         return torch.from_numpy(t).to(device), torch.from_numpy(a).to(device)
 
-    prov = {"data": str(data_dir), "tokenizer": file_digest(tokenizer_path), "lam": file_digest(lam_path)}
+    prov = {"data": str(data_dir), "frame_skip": recording.frame_skip, "tokenizer": file_digest(tokenizer_path),
+            "lam": file_digest(lam_path)}
     return Run("dynamics", Dynamics(config), dynamics_loss, next_batch, sampler.reseed, prov)
