@@ -250,3 +250,17 @@ def test_a_split_mixing_frame_skips_is_refused_by_name(recorded, tmp_path):
             steps_per_shard=SHARD_STEPS, seed=5, frame_skip=2)
     with pytest.raises(DataError, match=r"val: shards recorded with different frame skips \[1, 2\]"):
         Recording(root, "val")
+
+
+def test_frame_skip_k_records_every_kth_frame_of_the_same_run(tmp_path, monkeypatch):
+    """With a fixed key and the same seed, frame s at skip 2 is frame 2s at skip 1 (the key held between)."""
+    monkeypatch.setattr(Policy, "__call__", lambda self: np.full(len(self.current), 7))  # always "right"
+    runs = {}
+    for skip, steps in ((1, 20), (2, 10)):
+        root = tmp_path / f"skip{skip}"
+        collect(root, "coinrun", (3, 9), ENVS * steps, split="val", workers=1, num_envs=ENVS, steps_per_shard=steps,
+                seed=5, frame_skip=skip)
+        runs[skip] = read_shard(list_shards(root, "val")[0])[0]
+    np.testing.assert_array_equal(runs[2]["frames"], runs[1]["frames"][:, ::2])
+    np.testing.assert_array_equal(runs[2]["level"], runs[1]["level"][:, ::2])
+    assert not np.array_equal(runs[2]["frames"][:, 1:], runs[1]["frames"][:, 1:10])  # it did skip
