@@ -11,13 +11,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from genie_play.atomic import write_text_atomic
+from genie_play.checkpoint import describe
 from genie_play.data.datasets import ClipSampler, Recording
 from genie_play.data.effects import effect_labels, effect_names
 from genie_play.errors import GenieError
 from genie_play.media import save_png
 from genie_play.metrics import normalized_mutual_info, psnr, ssim
 from genie_play.mimic import replay_batch
-from genie_play.checkpoint import describe
 from genie_play.world import BUNDLED_WEIGHTS, World, load_world, weights_files
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -83,6 +84,23 @@ def test_each_stage_writes_a_checkpoint_and_a_metrics_log(trained, data):
     assert describe(trained / "dynamics.safetensors")["provenance"]["tokenizer"]  # digest of the frozen tokenizer
     assert list(trained.glob("tokens-*.npz")), "dynamics caches the pre-computed tokens"
     assert temp_files(trained) == []
+
+
+def test_the_token_cache_follows_the_data(trained, data, tmp_path):
+    from genie_play.train.stages import load_token_cache
+
+    out = tmp_path / "out"
+    out.mkdir()
+    tok, lam = trained / "tokenizer.safetensors", trained / "lam.safetensors"
+    tokens, _, recording = load_token_cache(data, tok, lam, out, "cpu")
+    assert tokens.shape[:2] == recording.frames.shape[:2]
+    assert len(list(out.glob("tokens-*.npz"))) == 1
+    assert np.array_equal(load_token_cache(data, tok, lam, out, "cpu")[0], tokens)  # read back, not recomputed
+    more = tmp_path / "more"
+    collect(more, "coinrun", (0, 20), 300, split="train", workers=1, num_envs=4, steps_per_shard=50)
+    tokens_more, _, recording_more = load_token_cache(more, tok, lam, out, "cpu")
+    assert tokens_more.shape[:2] == recording_more.frames.shape[:2] != recording.frames.shape[:2]
+    assert len(list(out.glob("tokens-*.npz"))) == 2
 
 
 def test_training_into_an_existing_checkpoint_without_resume_is_refused(trained, data):

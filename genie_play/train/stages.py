@@ -131,7 +131,8 @@ def file_digest(path: Path) -> str:
 
 
 def load_token_cache(data_dir: Path, tokenizer_path: Path, lam_path: Path, out_dir: Path, device, progress=None):
-    """Tokens and LAM actions of the training split, computed once and cached in out_dir."""
+    """Tokens and LAM actions of the training split, computed once and cached in out_dir (one cache per
+    tokenizer, LAM and set of shards, so new data is never read with another's tokens)."""
     recording = Recording(data_dir, "train")
     shards = hashlib.sha256("\n".join(f"{p.name}:{p.stat().st_size}" for p in recording.paths).encode()).hexdigest()[:8]
     cache = Path(out_dir) / f"tokens-{file_digest(tokenizer_path)}-{file_digest(lam_path)}-{shards}.npz"
