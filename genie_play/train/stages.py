@@ -25,6 +25,11 @@ def psnr_from_mse(mse: torch.Tensor) -> float:
     return float(10 * torch.log10(1.0 / (mse.detach().float() / 4).clamp_min(1e-10)))
 
 
+def data_provenance(data_dir: Path, recording: Recording) -> dict:
+    """What a checkpoint records of its training data: the folder and its game ticks per frame."""
+    return {"data": str(data_dir), "frame_skip": recording.frame_skip}
+
+
 # --- tokenizer ---------------------------------------------------------------------------------
 def tokenizer_loss(model, frames: torch.Tensor):
     """frames (B, H, W, 3) uint8."""
@@ -40,8 +45,8 @@ def tokenizer_run(config, data_dir: Path, device) -> Run:
     def next_batch(batch_size):
         return torch.from_numpy(sampler.sample(batch_size)).to(device, non_blocking=True)
 
-    prov = {"data": str(data_dir), "frame_skip": recording.frame_skip}
-    return Run("tokenizer", Tokenizer(config), tokenizer_loss, next_batch, sampler.reseed, prov)
+    return Run("tokenizer", Tokenizer(config), tokenizer_loss, next_batch, sampler.reseed,
+               data_provenance(data_dir, recording))
 
 
 # --- latent action model ------------------------------------------------------------------------
@@ -74,8 +79,7 @@ def lam_run(config, data_dir: Path, device) -> Run:
         clips = pad_clip_starts(sampler.sample(batch_size), sampler.rng)
         return torch.from_numpy(clips).to(device, non_blocking=True)
 
-    prov = {"data": str(data_dir), "frame_skip": recording.frame_skip}
-    return Run("lam", LatentActionModel(config), lam_loss, next_batch, sampler.reseed, prov)
+    return Run("lam", LatentActionModel(config), lam_loss, next_batch, sampler.reseed, data_provenance(data_dir, recording))
 
 
 # --- dynamics ---------------------------------------------------------------------------------
@@ -162,6 +166,5 @@ def dynamics_run(config, data_dir: Path, device, tokenizer_path: Path, lam_path:
         t, a = sampler.sample(batch_size)
         return torch.from_numpy(t).to(device), torch.from_numpy(a).to(device)
 
-    prov = {"data": str(data_dir), "frame_skip": recording.frame_skip, "tokenizer": file_digest(tokenizer_path),
-            "lam": file_digest(lam_path)}
+    prov = dict(data_provenance(data_dir, recording), tokenizer=file_digest(tokenizer_path), lam=file_digest(lam_path))
     return Run("dynamics", Dynamics(config), dynamics_loss, next_batch, sampler.reseed, prov)
