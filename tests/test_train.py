@@ -86,7 +86,8 @@ def test_each_stage_writes_a_checkpoint_and_a_metrics_log(trained, data):
     assert temp_files(trained) == []
 
 
-def test_the_token_cache_follows_the_data(trained, data, tmp_path):
+def test_the_token_cache_follows_the_data(trained, data, tmp_path, monkeypatch):
+    import genie_play.train.stages as stages
     from genie_play.train.stages import load_token_cache
 
     out = tmp_path / "out"
@@ -95,7 +96,10 @@ def test_the_token_cache_follows_the_data(trained, data, tmp_path):
     tokens, _, recording = load_token_cache(data, tok, lam, out, "cpu")
     assert tokens.shape[:2] == recording.frames.shape[:2]
     assert len(list(out.glob("tokens-*.npz"))) == 1
+    real_pretokenize = stages.pretokenize
+    monkeypatch.setattr(stages, "pretokenize", lambda *a, **k: pytest.fail("cached tokens were recomputed"))
     assert np.array_equal(load_token_cache(data, tok, lam, out, "cpu")[0], tokens)  # read back, not recomputed
+    monkeypatch.setattr(stages, "pretokenize", real_pretokenize)
     more = tmp_path / "more"
     collect(more, "coinrun", (0, 20), 300, split="train", workers=1, num_envs=4, steps_per_shard=50)
     tokens_more, _, recording_more = load_token_cache(more, tok, lam, out, "cpu")
