@@ -264,3 +264,16 @@ def test_frame_skip_k_records_every_kth_frame_of_the_same_run(tmp_path, monkeypa
     np.testing.assert_array_equal(runs[2]["frames"], runs[1]["frames"][:, ::2])
     np.testing.assert_array_equal(runs[2]["level"], runs[1]["level"][:, ::2])
     assert not np.array_equal(runs[2]["frames"][:, 1:], runs[1]["frames"][:, 1:10])  # it did skip
+
+
+def test_collect_prints_no_gym_notice(tmp_path):
+    """procgen imports gym, whose import prints a notice about gym to stderr; collect shows the user none of it."""
+    import subprocess
+    import sys
+
+    code = ("from genie_play.data.collect import collect; "
+            f"collect({str(tmp_path / 'd')!r}, 'coinrun', (0, 2), 4, split='val', workers=1, num_envs=1, steps_per_shard=4)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Gym" not in done.stderr and "gym" not in done.stderr, done.stderr
+    assert list_shards(tmp_path / "d", "val")

@@ -1,5 +1,7 @@
 """Recording Procgen episodes into shards, in parallel processes, resumably."""
 
+import contextlib
+import io
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,11 +61,17 @@ class Policy:
         return self.current.copy()
 
 
+def procgen_env_class():
+    """Procgen's gym3 environment, imported only here (only collection needs procgen). procgen imports gym,
+    whose import prints a notice about gym itself to stderr; we never use gym's API, so the notice is muted."""
+    with contextlib.redirect_stderr(io.StringIO()):
+        from procgen import ProcgenGym3Env
+    return ProcgenGym3Env
+
+
 def record(job: CollectJob) -> dict:
     """Runs one shard's environments and writes it. Returns its coverage stats."""
-    from procgen import ProcgenGym3Env  # imported here: only collection needs procgen
-
-    env = ProcgenGym3Env(
+    env = procgen_env_class()(
         num=job.num_envs, env_name=job.game, start_level=job.start_level, num_levels=job.num_levels,
         distribution_mode="hard", rand_seed=job.seed,
     )
