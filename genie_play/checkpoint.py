@@ -166,3 +166,22 @@ def export_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtype = tor
     """A play/ship copy: weights only (no optimizer state), floating tensors stored as `dtype`."""
     model, provenance, _ = load_model(src, with_extra=True)
     save_checkpoint(dst, model, provenance, dtype=dtype)
+
+
+def export_weights(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16,
+                   overwrite: bool = False) -> dict[str, Path | None]:
+    """Exports every checkpoint a training folder has into a weights folder. -> {kind: path written, or None
+    where src has none}. Refuses before writing anything when src has nothing, or a target exists already."""
+    src, dst = Path(src), Path(dst)
+    if not src.is_dir():
+        raise CheckpointError(f"{src}: training output folder not found")
+    kinds = [kind for kind in MODEL_KINDS if (src / f"{kind}.safetensors").exists()]
+    if not kinds:
+        names = " or ".join(f"{kind}.safetensors" for kind in MODEL_KINDS)
+        raise CheckpointError(f"{src}: no checkpoint to export (no {names})")
+    taken = [dst / f"{kind}.safetensors" for kind in kinds if (dst / f"{kind}.safetensors").exists()]
+    if taken and not overwrite:
+        raise CheckpointError(f"{taken[0]}: exists already (pass --overwrite to replace it)")
+    for kind in kinds:
+        export_checkpoint(src / f"{kind}.safetensors", dst / f"{kind}.safetensors", dtype)
+    return {kind: dst / f"{kind}.safetensors" if kind in kinds else None for kind in MODEL_KINDS}

@@ -12,19 +12,37 @@ from genie_play.errors import GenieError, exit_on_genie_error
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Play worlds made from one image (a small Genie).")
 
 
-def progress_bar(description: str):
-    """A rich progress bar and an update(done, total, metrics=None) callback for it."""
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
-    task = bar.add_task(description, total=None, info="")
+class LazyProgress:
+    """A rich progress bar that appears with the first progress, so an error raised before any work
+    prints alone, as one line. Use `with bar:` around the work and pass `bar.update` as the callback."""
 
-    def update(done, total, metrics=None):
+    def __init__(self, description: str):
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                            TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
+        self.task = self.bar.add_task(description, total=None, info="")
+        self.started = False
+
+    def update(self, done, total, metrics=None) -> None:
+        if not self.started:
+            self.bar.start()
+            self.started = True
         info = ""
         if metrics:
             info = "  ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k in ("loss", "psnr", "samples_per_s", "masked_acc", "codes_used"))
-        bar.update(task, completed=done, total=total, info=info)
+        self.bar.update(self.task, completed=done, total=total, info=info)
 
-    return bar, update
+    def __enter__(self) -> "LazyProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.started:
+            self.bar.stop()
+
+
+def progress_bar(description: str):
+    """A progress bar and its update(done, total, metrics=None) callback."""
+    bar = LazyProgress(description)
+    return bar, bar.update
 
 
 @app.command()
@@ -158,19 +176,15 @@ def export(
     """Copy trained checkpoints into a weights folder: weights only, stored small."""
     import torch
 
-    from genie_play.checkpoint import export_checkpoint
+    from genie_play.checkpoint import export_weights
 
     if dtype not in ("float16", "bfloat16", "float32"):
         raise GenieError(f"--dtype {dtype}: choose float16, bfloat16 or float32")
-    for kind in ("tokenizer", "lam", "dynamics"):
-        source, target = src / f"{kind}.safetensors", dst / f"{kind}.safetensors"
-        if not source.exists():
-            typer.echo(f"skip {kind}: {source} not found")
-            continue
-        if target.exists() and not overwrite:
-            raise GenieError(f"{target}: exists already (pass --overwrite to replace it)")
-        export_checkpoint(source, target, getattr(torch, dtype))
-        typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
+    for kind, target in export_weights(src, dst, getattr(torch, dtype), overwrite).items():
+        if target is None:
+            typer.echo(f"skip {kind}: {src / f'{kind}.safetensors'} not found")
+        else:
+            typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
 
 
 @app.command()

@@ -277,3 +277,10 @@ def test_collect_prints_no_gym_notice(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Gym" not in done.stderr and "gym" not in done.stderr, done.stderr
     assert list_shards(tmp_path / "d", "val")
+
+
+def test_an_error_before_any_work_prints_one_line_and_no_progress_bar(tmp_path):
+    result = CliRunner().invoke(app, ["collect", str(tmp_path / "d"), "--game", "nogame", "--steps", "10"])
+    assert result.exit_code == 2
+    assert result.stdout == ""  # the bar only appears with the first progress
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "unknown game 'nogame'" in result.stderr

@@ -284,3 +284,23 @@ def test_init_from_another_model_size_is_refused(trained, data, tmp_path):
                    "--init", trained / "tokenizer.safetensors")
     assert result.exit_code == 2
     assert "--init needs the same model size" in result.output
+
+
+def test_export_refuses_a_missing_or_empty_run_folder_in_one_line(tmp_path):
+    missing = cli("export", tmp_path / "nowhere", tmp_path / "weights")
+    assert missing.exit_code == 2 and missing.stderr.strip() == f"error: {tmp_path / 'nowhere'}: training output folder not found"
+    (tmp_path / "empty").mkdir()
+    empty = cli("export", tmp_path / "empty", tmp_path / "weights")
+    assert empty.exit_code == 2 and len(empty.stderr.strip().splitlines()) == 1
+    assert "no checkpoint to export" in empty.stderr and "dynamics.safetensors" in empty.stderr
+    assert not (tmp_path / "weights").exists()
+
+
+def test_export_refused_for_one_taken_file_writes_none_of_the_others(trained, tmp_path):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "dynamics.safetensors").write_bytes(b"the user's own")
+    refused = cli("export", trained, weights)
+    assert refused.exit_code == 2 and "dynamics.safetensors: exists already" in refused.stderr
+    assert sorted(p.name for p in weights.iterdir()) == ["dynamics.safetensors"]  # no tokenizer or lam written first
+    assert (weights / "dynamics.safetensors").read_bytes() == b"the user's own"
