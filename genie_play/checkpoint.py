@@ -171,7 +171,7 @@ def export_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtype = tor
 def export_weights(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16,
                    overwrite: bool = False) -> dict[str, Path | None]:
     """Exports every checkpoint a training folder has into a weights folder. -> {kind: path written, or None
-    where src has none}. Refuses before writing anything when src has nothing, or a target exists already."""
+    where src has none}. Refuses before writing anything when src has nothing, or a target already exists."""
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
         raise CheckpointError(f"{src}: training output folder not found")
@@ -181,7 +181,7 @@ def export_weights(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.
         raise CheckpointError(f"{src}: no checkpoint to export (no {names})")
     taken = [dst / f"{kind}.safetensors" for kind in kinds if (dst / f"{kind}.safetensors").exists()]
     if taken and not overwrite:
-        raise CheckpointError(f"{taken[0]}: exists already (pass --overwrite to replace it)")
+        raise CheckpointError(f"{taken[0]}: already exists (pass --overwrite to replace it)")
     for kind in kinds:
         export_checkpoint(src / f"{kind}.safetensors", dst / f"{kind}.safetensors", dtype)
     return {kind: dst / f"{kind}.safetensors" if kind in kinds else None for kind in MODEL_KINDS}

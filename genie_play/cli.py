@@ -126,6 +126,7 @@ def eval_cmd(
     weights: Path = typer.Option(None, help="weights folder (default: the bundled weights/)"),
     data: Path = typer.Option(..., help="folder written by `genie-play collect` (uses its test split)"),
     out: Path = typer.Option(Path("report.json"), help="report path; the grid and plot PNGs go beside it"),
+    overwrite: bool = typer.Option(False, help="replace a report (and its PNGs) already there"),
     clips: int = typer.Option(512, help="held-out clips (512: the model card's figures, seed 0; about 12 min on 1 CPU core)"),
     length: int = typer.Option(16, help="frames a clip (t = 0 is the prompt)"),
     batch: int = typer.Option(32, help="clips generated together"),
@@ -141,8 +142,9 @@ def eval_cmd(
     seed: int = 0,
 ):
     """Held-out metrics of GUIDE §3: tokenizer PSNR/SSIM, rollout PSNR, ΔtPSNR, action NMI, code usage."""
-    from genie_play.evaluate import EvalSettings, evaluate, write_report
+    from genie_play.evaluate import EvalSettings, check_report_paths, evaluate, write_report
 
+    check_report_paths(out, overwrite)  # before minutes of work
     settings = EvalSettings(clips, length, min(batch, clips), seed, temperature, maskgit_steps, split, keep_still_pixels,
                             bf16, cuda_graphs)
     bar, update = progress_bar("eval")

@@ -136,15 +136,28 @@ def standard_errors_t4(per_clip: dict[str, np.ndarray]) -> dict[str, float | Non
     return {k: float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else None for k, v in samples.items()}
 
 
-def write_report(report: dict, arrays: dict, out_path: str | Path, grid_clips: int = 4) -> list[Path]:
-    """report.json plus <stem>_grid.png and <stem>_psnr.png beside it. Returns the paths written."""
+def report_paths(out_path: str | Path) -> list[Path]:
+    """The files a report writes: report.json, <stem>_grid.png and <stem>_psnr.png beside it."""
     out_path = Path(out_path)
-    write_text_atomic(out_path, json.dumps(report, indent=2))
-    grid_path = out_path.with_name(out_path.stem + "_grid.png")
-    plot_path = out_path.with_name(out_path.stem + "_psnr.png")
+    return [out_path, out_path.with_name(out_path.stem + "_grid.png"), out_path.with_name(out_path.stem + "_psnr.png")]
+
+
+def check_report_paths(out_path: str | Path, overwrite: bool = False) -> None:
+    """Refuses, before any work, to replace a file the report would write, unless `overwrite`."""
+    for path in report_paths(out_path):
+        if path.is_dir():
+            raise GenieError(f"{path}: is a folder, not a file name")
+        if path.exists() and not overwrite:
+            raise GenieError(f"{path}: already exists (pass --overwrite to replace it)")
+
+
+def write_report(report: dict, arrays: dict, out_path: str | Path, grid_clips: int = 4) -> list[Path]:
+    """Writes the report's files (report_paths), each atomically. Returns their paths."""
+    json_path, grid_path, plot_path = report_paths(out_path)
+    write_text_atomic(json_path, json.dumps(report, indent=2))
     save_png(comparison_grid(arrays["clips"][:grid_clips], arrays["gen"][:grid_clips]), grid_path)
     save_png(psnr_plot(report), plot_path)
-    return [out_path, grid_path, plot_path]
+    return [json_path, grid_path, plot_path]
 
 
 def comparison_grid(clips: np.ndarray, generated: np.ndarray) -> np.ndarray:

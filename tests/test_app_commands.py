@@ -96,6 +96,14 @@ def test_label_prompts_fill_up_with_generated_levels():
     assert len(prompts) == 3
 
 
+def test_label_prompts_are_the_prompt_images_not_plots_or_screenshots():
+    bundled = sorted((commands.ASSETS / "prompts").glob("*.png"))
+    assert len(bundled) >= 4 and (commands.ASSETS / "eval").is_dir()  # plots and screenshots sit beside them
+    prompts = commands.label_prompts(len(bundled) + 2)
+    assert prompts[:len(bundled)] == bundled
+    assert all(isinstance(p, np.ndarray) and p.shape == (64, 64, 3) for p in prompts[len(bundled):])
+
+
 def test_play_bad_image_fails_before_any_window(cli, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_text("nope")

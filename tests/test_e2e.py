@@ -84,6 +84,17 @@ def test_collect_train_eval_export_render_info(tmp_path):
                  "--clips", 4, "--batch", 2, "--length", LENGTH, "--device", "cpu")
     assert "warning: the test data has 2 game ticks a frame, the dynamics trained on 1" in warned.stderr
 
+    # a second eval to the same report is refused at once, and nothing of the first report changes
+    before = {p.name: p.read_bytes() for p in (tmp_path / "eval").glob("report*")}
+    refused = CliRunner().invoke(app, [str(a) for a in ("eval", "--weights", weights, "--data", data, "--out", report_path,
+                                                         "--clips", 4, "--batch", 2, "--length", LENGTH, "--device", "cpu")])
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.strip() == f"error: {report_path}: already exists (pass --overwrite to replace it)"
+    assert {p.name: p.read_bytes() for p in (tmp_path / "eval").glob("report*")} == before
+    cli("eval", "--weights", weights, "--data", data, "--out", report_path, "--clips", 4, "--batch", 2,
+        "--length", LENGTH, "--device", "cpu", "--seed", 1, "--overwrite")
+    assert json.loads(report_path.read_text())["clips"] == 4
+
     grid = Image.open(report_path.with_name("report_grid.png"))
     plot = Image.open(report_path.with_name("report_psnr.png"))
     assert grid.format == plot.format == "PNG"

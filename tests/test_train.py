@@ -301,6 +301,6 @@ def test_export_refused_for_one_taken_file_writes_none_of_the_others(trained, tm
     weights.mkdir()
     (weights / "dynamics.safetensors").write_bytes(b"the user's own")
     refused = cli("export", trained, weights)
-    assert refused.exit_code == 2 and "dynamics.safetensors: exists already" in refused.stderr
+    assert refused.exit_code == 2 and "dynamics.safetensors: already exists" in refused.stderr
     assert sorted(p.name for p in weights.iterdir()) == ["dynamics.safetensors"]  # no tokenizer or lam written first
     assert (weights / "dynamics.safetensors").read_bytes() == b"the user's own"

@@ -36,10 +36,12 @@ def default_prompt(size: int = 64):
 
 
 def label_prompts(count: int, size: int = 64) -> list:
-    """`count` prompts: the images in assets/ first, then generated platformer sketches."""
+    """`count` prompts: the images in assets/prompts/ first (test-level frames, then sketches), then generated
+    platformer sketches. Not the rest of assets/: plots and screenshots are no prompts."""
     from .canvas import random_level
 
-    images = sorted(p for p in ASSETS.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if ASSETS.is_dir() else []
+    folder = ASSETS / "prompts"
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if folder.is_dir() else []
     prompts: list = images[:count]
     prompts += [random_level(seed, size) for seed in range(count - len(prompts))]
     return prompts
