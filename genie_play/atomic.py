@@ -5,6 +5,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from genie_play.errors import GenieError
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ""):
@@ -33,3 +35,13 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def refuse_to_replace(path: str | os.PathLike, overwrite: bool = False) -> None:
+    """Raises GenieError when `path` is a folder, or a file already there and `overwrite` is off:
+    a user's file is never replaced by surprise."""
+    path = Path(path)
+    if path.is_dir():
+        raise GenieError(f"{path}: is a folder, not a file name")
+    if path.exists() and not overwrite:
+        raise GenieError(f"{path}: already exists (pass --overwrite to replace it)")

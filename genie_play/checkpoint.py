@@ -11,7 +11,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from genie_play.atomic import atomic_path
+from genie_play.atomic import atomic_path, refuse_to_replace
 from genie_play.errors import CheckpointError
 from genie_play.models import MODEL_KINDS
 
@@ -179,9 +179,8 @@ def export_weights(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.
     if not kinds:
         names = " or ".join(f"{kind}.safetensors" for kind in MODEL_KINDS)
         raise CheckpointError(f"{src}: no checkpoint to export (no {names})")
-    taken = [dst / f"{kind}.safetensors" for kind in kinds if (dst / f"{kind}.safetensors").exists()]
-    if taken and not overwrite:
-        raise CheckpointError(f"{taken[0]}: already exists (pass --overwrite to replace it)")
+    for kind in kinds:
+        refuse_to_replace(dst / f"{kind}.safetensors", overwrite)
     for kind in kinds:
         export_checkpoint(src / f"{kind}.safetensors", dst / f"{kind}.safetensors", dtype)
     return {kind: dst / f"{kind}.safetensors" if kind in kinds else None for kind in MODEL_KINDS}

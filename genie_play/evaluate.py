@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from genie_play.atomic import write_text_atomic
+from genie_play.atomic import refuse_to_replace, write_text_atomic
 from genie_play.checkpoint import describe
 from genie_play.data.datasets import ClipSampler, Recording
 from genie_play.data.effects import effect_labels, effect_names
@@ -145,19 +145,17 @@ def report_paths(out_path: str | Path) -> list[Path]:
 def check_report_paths(out_path: str | Path, overwrite: bool = False) -> None:
     """Refuses, before any work, to replace a file the report would write, unless `overwrite`."""
     for path in report_paths(out_path):
-        if path.is_dir():
-            raise GenieError(f"{path}: is a folder, not a file name")
-        if path.exists() and not overwrite:
-            raise GenieError(f"{path}: already exists (pass --overwrite to replace it)")
+        refuse_to_replace(path, overwrite)
 
 
 def write_report(report: dict, arrays: dict, out_path: str | Path, grid_clips: int = 4) -> list[Path]:
     """Writes the report's files (report_paths), each atomically. Returns their paths."""
-    json_path, grid_path, plot_path = report_paths(out_path)
+    paths = report_paths(out_path)
+    json_path, grid_path, plot_path = paths
     write_text_atomic(json_path, json.dumps(report, indent=2))
     save_png(comparison_grid(arrays["clips"][:grid_clips], arrays["gen"][:grid_clips]), grid_path)
     save_png(psnr_plot(report), plot_path)
-    return [json_path, grid_path, plot_path]
+    return paths
 
 
 def comparison_grid(clips: np.ndarray, generated: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from genie_play.atomic import refuse_to_replace
 from genie_play.errors import GenieError
 from genie_play.media import save_gif as write_gif
 from genie_play.media import upscale
@@ -298,10 +299,7 @@ def step_captions(codes, names: list[str], prompt_name: str = "prompt") -> list[
 def save_gif(frames: list[np.ndarray], path, frame_ms: int = 100, overwrite: bool = False) -> Path:
     """An animated GIF, written atomically; refuses to replace an existing file unless `overwrite`."""
     path = Path(path)
-    if path.is_dir():
-        raise GenieError(f"{path}: is a folder, not a file name")
-    if path.exists() and not overwrite:
-        raise GenieError(f"{path}: already exists (pass --overwrite to replace it)")
+    refuse_to_replace(path, overwrite)
     try:
         write_gif(frames, path, frame_ms)
     except OSError as error:

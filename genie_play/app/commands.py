@@ -10,6 +10,7 @@ import numpy as np
 import typer
 
 import genie_play
+from genie_play.atomic import refuse_to_replace
 from genie_play.errors import GenieError, exit_on_genie_error
 
 DEFAULT_PROMPT = Path(genie_play.__file__).resolve().parent.parent / "assets" / "prompt.png"
@@ -175,8 +176,7 @@ def mimic(
 
     if out.suffix.lower() != ".gif":
         raise typer.BadParameter(f"{out}: use a .gif file name", param_hint="--out")
-    if out.exists() and not overwrite:  # checked again when writing; this one saves the wait
-        raise GenieError(f"{out}: already exists (pass --overwrite to replace it)")
+    refuse_to_replace(out, overwrite)  # checked again when writing; this one saves the wait
     world = open_world(weights, device, seed)
     clip = load_clip(video, size=world.image_size, env=env, start=start, frames=frames)
     codes = infer_codes(world, clip.frames)
