@@ -175,12 +175,12 @@ def export_weights(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
         raise CheckpointError(f"{src}: training output folder not found")
-    kinds = [kind for kind in MODEL_KINDS if (src / f"{kind}.safetensors").exists()]
-    if not kinds:
-        names = " or ".join(f"{kind}.safetensors" for kind in MODEL_KINDS)
-        raise CheckpointError(f"{src}: no checkpoint to export (no {names})")
-    for kind in kinds:
-        refuse_to_replace(dst / f"{kind}.safetensors", overwrite)
-    for kind in kinds:
-        export_checkpoint(src / f"{kind}.safetensors", dst / f"{kind}.safetensors", dtype)
-    return {kind: dst / f"{kind}.safetensors" if kind in kinds else None for kind in MODEL_KINDS}
+    names = [f"{kind}.safetensors" for kind in MODEL_KINDS]
+    found = {kind: name for kind, name in zip(MODEL_KINDS, names) if (src / name).exists()}
+    if not found:
+        raise CheckpointError(f"{src}: no checkpoint to export (no {' or '.join(names)})")
+    for name in found.values():
+        refuse_to_replace(dst / name, overwrite)
+    for name in found.values():
+        export_checkpoint(src / name, dst / name, dtype)
+    return {kind: dst / found[kind] if kind in found else None for kind in MODEL_KINDS}

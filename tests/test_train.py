@@ -96,10 +96,9 @@ def test_the_token_cache_follows_the_data(trained, data, tmp_path, monkeypatch):
     tokens, _, recording = load_token_cache(data, tok, lam, out, "cpu")
     assert tokens.shape[:2] == recording.frames.shape[:2]
     assert len(list(out.glob("tokens-*.npz"))) == 1
-    real_pretokenize = stages.pretokenize
-    monkeypatch.setattr(stages, "pretokenize", lambda *a, **k: pytest.fail("cached tokens were recomputed"))
-    assert np.array_equal(load_token_cache(data, tok, lam, out, "cpu")[0], tokens)  # read back, not recomputed
-    monkeypatch.setattr(stages, "pretokenize", real_pretokenize)
+    with monkeypatch.context() as patched:
+        patched.setattr(stages, "pretokenize", lambda *a, **k: pytest.fail("cached tokens were recomputed"))
+        assert np.array_equal(load_token_cache(data, tok, lam, out, "cpu")[0], tokens)  # read back, not recomputed
     more = tmp_path / "more"
     collect(more, "coinrun", (0, 20), 300, split="train", workers=1, num_envs=4, steps_per_shard=50)
     tokens_more, _, recording_more = load_token_cache(more, tok, lam, out, "cpu")
