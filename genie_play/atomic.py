@@ -10,10 +10,14 @@ from genie_play.errors import GenieError
 
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ""):
-    """Yields a temp path beside `path`; on success it is fsynced and renamed onto `path`."""
+    """Yields a temp path beside `path`; on success it is fsynced and renamed onto `path`. An OSError names
+    `path` itself (not the temp file), so a failed write reads as one line about the user's file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -23,6 +27,10 @@ def atomic_path(path: str | os.PathLike, suffix: str = ""):
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename == str(path):
+            raise
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -8,7 +8,7 @@ import struct
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from genie_play.atomic import atomic_path, refuse_to_replace
@@ -106,6 +106,25 @@ def describe(path: str | Path) -> dict:
     return {"kind": meta["kind"], "config": config, "provenance": provenance}
 
 
+MAX_CONFIG_INT = 2 ** 20  # larger sizes than any model here has; beyond them a config is damaged, not big
+CONFIG_TYPE_NAMES = {int: f"an integer from 0 to {MAX_CONFIG_INT}", bool: "true or false",
+                     list[int]: f"a list of integers from 1 to {MAX_CONFIG_INT}"}
+
+
+def config_value_fits(annotation, value) -> bool:
+    """Whether a config value read from a checkpoint has its field's type (int, bool, list[int]) and a sane size."""
+    def small_int(x, low):
+        return isinstance(x, int) and not isinstance(x, bool) and low <= x <= MAX_CONFIG_INT
+
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return small_int(value, 0)
+    if annotation == list[int]:
+        return isinstance(value, list) and bool(value) and all(small_int(x, 1) for x in value)
+    return True
+
+
 def build_config(kind: str, config: dict, path: Path):
     if kind not in MODEL_KINDS:
         raise CheckpointError(f"{path}: unknown model kind {kind!r}")
@@ -114,6 +133,10 @@ def build_config(kind: str, config: dict, path: Path):
     unknown = set(config) - names
     if unknown:
         raise CheckpointError(f"{path}: config has fields this genie_play does not know: {', '.join(sorted(unknown))}")
+    for field in dataclasses.fields(config_cls):
+        if field.name in config and not config_value_fits(field.type, config[field.name]):
+            raise CheckpointError(f"{path}: {kind} config field {field.name} is {config[field.name]!r:.40}, "
+                                  f"expected {CONFIG_TYPE_NAMES.get(field.type, field.type)}")
     try:
         return config_cls(**config)
     except (TypeError, ValueError) as e:
@@ -168,6 +191,17 @@ def export_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtype = tor
     save_checkpoint(dst, model, provenance, dtype=dtype)
 
 
+def carries_training_state(path: Path) -> bool:
+    """Whether `path` is a checkpoint that training saved with its optimizer state (tensors named extra.*)."""
+    if not path.is_file():
+        return False
+    try:
+        with safe_open(str(path), "pt") as f:
+            return any(key.startswith("extra.") for key in f.keys())
+    except (SafetensorError, OSError, ValueError):
+        return False
+
+
 def export_weights(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16,
                    overwrite: bool = False) -> dict[str, Path | None]:
     """Exports every checkpoint a training folder has into a weights folder. -> {kind: path written, or None
@@ -179,8 +213,14 @@ def export_weights(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.
     found = {kind: name for kind, name in zip(MODEL_KINDS, names) if (src / name).exists()}
     if not found:
         raise CheckpointError(f"{src}: no checkpoint to export (no {' or '.join(names)})")
+    if dst.is_dir() and dst.resolve() == src.resolve():
+        raise CheckpointError(f"{dst}: is the training folder itself; export into another folder (an exported copy "
+                              "drops the optimizer state that --resume needs)")
     for name in found.values():
         refuse_to_replace(dst / name, overwrite)
+        if carries_training_state(dst / name):
+            raise CheckpointError(f"{dst / name}: is a training checkpoint (it holds the optimizer state that --resume "
+                                  "needs); export into another folder")
     for name in found.values():
         export_checkpoint(src / name, dst / name, dtype)
     return {kind: dst / found[kind] if kind in found else None for kind in MODEL_KINDS}

@@ -7,9 +7,33 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+import genie_play
+from genie_play import validate
 from genie_play.errors import GenieError, exit_on_genie_error
+from genie_play.validate import MAX_SEED, path_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Play worlds made from one image (a small Genie).")
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"genie-play {genie_play.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: bool = typer.Option(False, "--version", is_eager=True, callback=show_version,
+                                              help="print the version and exit")):
+    """Play worlds made from one image (a small Genie)."""
+
+
+def register_app_commands() -> None:
+    from genie_play.app.commands import register
+
+    register(app)
+
+
+register_app_commands()  # first, so that --help lists play and sketch before the pipeline commands
 
 
 class LazyProgress:
@@ -47,7 +71,7 @@ def progress_bar(description: str):
 
 @app.command()
 @exit_on_genie_error
-def info(path: Path = typer.Argument(..., help="a .safetensors checkpoint")):
+def info(path: Path = typer.Argument(..., parser=path_text, help="a .safetensors checkpoint")):
     """Print a checkpoint's kind, config, parameter count and provenance."""
     from genie_play.checkpoint import count_parameters, describe, load_model
 
@@ -69,50 +93,82 @@ def parse_levels(text: str) -> tuple[int, int]:
 @app.command()
 @exit_on_genie_error
 def collect(
-    out_dir: Path = typer.Argument(..., help="folder for the shards (a subfolder per split)"),
+    out_dir: Path = typer.Argument(..., parser=path_text, help="folder for the shards (a subfolder per split)"),
     game: str = typer.Option("coinrun", help="any Procgen game"),
-    levels: str = typer.Option("0:1000", help="level range A:B (keep train/val/test disjoint)"),
-    steps: int = typer.Option(64000, help="frames to record"),
-    split: str = typer.Option("train", help="train, val or test"),
+    levels: str = typer.Option("0:1000", help=f"level range A:B, levels A to B-1 (0 <= A < B <= {validate.MAX_LEVEL + 1}; "
+                                              "keep train/val/test disjoint)"),
+    steps: int = typer.Option(64000, min=1, max=validate.MAX_COLLECT_STEPS, help="frames to record"),
+    split: str = typer.Option("train", callback=validate.split_name, help="train, val or test (a plain name)"),
     policy: str = typer.Option("explore", help="explore (held, biased actions) or uniform"),
-    workers: int = typer.Option(2, help="processes"),
-    envs: int = typer.Option(16, help="environments per shard"),
-    shard_steps: int = typer.Option(500, help="steps each environment records per shard"),
-    seed: int = 0,
-    frame_skip: int = typer.Option(1, help="game ticks per recorded frame (the action is held between frames)"),
+    workers: int = typer.Option(2, min=1, max=validate.MAX_WORKERS, help="processes"),
+    envs: int = typer.Option(16, min=1, max=validate.MAX_ENVS, help="environments per shard"),
+    shard_steps: int = typer.Option(500, min=1, max=validate.MAX_SHARD_STEPS, help="steps each environment records per shard "
+                                    f"(envs x shard steps: at most {validate.MAX_SHARD_FRAMES} frames)"),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="seed of the environments and the policy"),
+    frame_skip: int = typer.Option(1, min=1, max=validate.MAX_FRAME_SKIP,
+                                   help="game ticks per recorded frame (the action is held between frames)"),
+    variant: str = typer.Option("default", help="Procgen render variant: default, plain (no background), themed "
+                                "(plain, one tile theme) or mono (flat-coloured blocks: sketch-like)"),
 ):
     """Record Procgen episodes into shards (resumable: finished shards are skipped)."""
     from genie_play.data.collect import collect as run_collect, summarize_coverage
 
+    level_range = parse_levels(levels)
+    validate.check_shard_size(envs, shard_steps)
+    validate.check_output_folder(out_dir)  # before any recording
     bar, update = progress_bar(f"collect {game} {split}")
     with bar:
-        stats = run_collect(out_dir, game, parse_levels(levels), steps, split, policy, workers, envs, shard_steps, seed,
-                            update, frame_skip)
+        stats = run_collect(out_dir, game, level_range, steps, split, policy, workers, envs, shard_steps, seed,
+                            update, frame_skip, variant)
     typer.echo("coverage: " + json.dumps(summarize_coverage(stats)))
 
 
 @app.command("train")
 @exit_on_genie_error
 def train_cmd(
-    stage: str = typer.Argument(..., help="tokenizer, lam or dynamics"),
-    data: Path = typer.Option(..., help="folder written by `genie-play collect`"),
-    out: Path = typer.Option(..., help="folder for checkpoints and metrics"),
+    stage: str = typer.Argument(..., help="tokenizer, lam, dynamics, or all: the three in turn on one --max-minutes budget "
+                                          "(30% / 10% / 60%), --init then being a weights folder"),
+    data: Path = typer.Option(..., parser=path_text, help="folder written by `genie-play collect`"),
+    out: Path = typer.Option(..., parser=path_text, help="folder for checkpoints and metrics"),
     preset: str = typer.Option("cpu", help="size preset: tiny, cpu or gpu"),
-    max_steps: int = typer.Option(None, help="override the preset's steps"),
-    batch_size: int = typer.Option(None, help="override the preset's batch size"),
+    max_steps: int = typer.Option(None, min=1, max=validate.MAX_TRAIN_STEPS, help="override the preset's steps"),
+    batch_size: int = typer.Option(None, min=1, max=validate.MAX_TRAIN_BATCH, help="override the preset's batch size"),
     resume: bool = typer.Option(False, help="continue from the checkpoint in --out"),
-    device: str = typer.Option("auto", help="auto, cpu or cuda"),
-    tokenizer: Path = typer.Option(None, help="dynamics: tokenizer checkpoint (default: --out/tokenizer.safetensors)"),
-    lam: Path = typer.Option(None, help="dynamics: LAM checkpoint (default: --out/lam.safetensors)"),
-    seed: int = 0,
-    threads: int = typer.Option(None, help="CPU threads (default: all cores)"),
-    max_minutes: float = typer.Option(None, help="stop after this much wall time (the LR schedule ends with it)"),
-    init: Path = typer.Option(None, help="start from this checkpoint's weights (same model size), fresh optimizer"),
-    lr: float = typer.Option(None, help="override the preset's peak learning rate"),
+    device: str = typer.Option("auto", callback=validate.device_name, help="auto, cpu or cuda"),
+    tokenizer: Path = typer.Option(None, parser=path_text,
+                                   help="dynamics: tokenizer checkpoint (default: --out/tokenizer.safetensors)"),
+    lam: Path = typer.Option(None, parser=path_text, help="dynamics: LAM checkpoint (default: --out/lam.safetensors)"),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="seed of the weights' initialisation and the data order"),
+    threads: int = typer.Option(None, min=1, max=validate.MAX_THREADS, help="CPU threads (default: all cores)"),
+    max_minutes: float = typer.Option(None, callback=validate.positive_finite,
+                                      help="stop after this much wall time, > 0 (the LR schedule ends with it)"),
+    init: Path = typer.Option(None, parser=path_text,
+                              help="start from this checkpoint's weights (same model size), fresh optimizer"),
+    lr: float = typer.Option(None, callback=validate.learning_rate,
+                             help=f"override the preset's peak learning rate (> 0, <= {validate.MAX_LR:g})"),
 ):
-    """Train one stage. Under `torchrun --nproc_per_node=K` it trains with DistributedDataParallel."""
-    from genie_play.train.stage import train_stage
+    """Train one stage, or all three. Under `torchrun --nproc_per_node=K` it trains with DistributedDataParallel."""
+    from genie_play.train.stage import train_all, train_stage
 
+    validate.check_output_folder(out)  # before any training
+    if stage == "all":
+        if not max_minutes:
+            raise GenieError("train all: give the time budget of the three stages with --max-minutes")
+        if tokenizer or lam or batch_size or lr:
+            raise GenieError("train all: --tokenizer, --lam, --batch-size and --lr apply to one stage; train stages one by one")
+        bars = []
+        def progress_for(name):
+            bars.append(progress_bar(f"train {name}")[0])
+            bars[-1].__enter__()
+            return bars[-1].update
+        try:
+            results = train_all(data, out, max_minutes, preset, resume, device, seed, threads, init, max_steps, progress_for)
+        finally:
+            for b in bars:
+                b.__exit__(None, None, None)
+        for name, metrics in results.items():
+            typer.echo(f"{name}: " + (json.dumps(metrics) if metrics else "finished before, skipped"))
+        return
     bar, update = progress_bar(f"train {stage}")
     with bar:
         metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,
@@ -123,28 +179,48 @@ def train_cmd(
 @app.command("eval")
 @exit_on_genie_error
 def eval_cmd(
-    weights: Path = typer.Option(None, help="weights folder (default: the bundled weights/)"),
-    data: Path = typer.Option(..., help="folder written by `genie-play collect` (uses its test split)"),
-    out: Path = typer.Option(Path("report.json"), help="report path; the grid and plot PNGs go beside it"),
+    weights: Path = typer.Option(None, parser=path_text, help="weights folder (default: the bundled weights/)"),
+    data: Path = typer.Option(None, parser=path_text, help="folder written by `genie-play collect` (uses its test split)"),
+    prompts: Path = typer.Option(None, parser=path_text,
+                                 help="instead of --data: a folder of images; each code is held 8 steps from each "
+                                      "(two seeds): kept PSNR, spread between codes and seeds, scene shifts, strips "
+                                      "(--clips, --length, --batch and --split are for --data)"),
+    out: Path = typer.Option(Path("report.json"), parser=path_text,
+                             help="report path; the grid and plot PNGs (--prompts: a <stem>_strips/ folder) go beside it"),
     overwrite: bool = typer.Option(False, help="replace a report (and its PNGs) already there"),
-    clips: int = typer.Option(512, help="held-out clips (512: the model card's figures, seed 0; about 12 min on 1 CPU core)"),
-    length: int = typer.Option(16, help="frames a clip (t = 0 is the prompt)"),
-    batch: int = typer.Option(32, help="clips generated together"),
-    split: str = typer.Option("test", help="which split of --data"),
-    temperature: float = typer.Option(None, help="sampling temperature (default: the weights' setting)"),
-    maskgit_steps: int = typer.Option(None, help="MaskGIT steps (default: the weights' setting)"),
+    clips: int = typer.Option(512, min=1, max=validate.MAX_EVAL_CLIPS,
+                              help="held-out clips (512: the model card's figures, seed 0; about 12 min on 1 CPU core)"),
+    length: int = typer.Option(16, min=5, max=validate.MAX_EVAL_LENGTH, help="frames a clip (t = 0 is the prompt)"),
+    batch: int = typer.Option(32, min=1, max=validate.MAX_EVAL_BATCH, help="clips generated together"),
+    split: str = typer.Option("test", callback=validate.split_name, help="which split of --data"),
+    temperature: float = typer.Option(None, callback=validate.temperature,
+                                      help=f"sampling temperature, 0 (argmax) to {validate.MAX_TEMPERATURE:g} "
+                                           "(default: the weights' setting)"),
+    maskgit_steps: int = typer.Option(None, min=1, help="MaskGIT steps, at most the tokens of a frame "
+                                                        "(default: the weights' setting)"),
     keep_still_pixels: bool = typer.Option(None, "--keep-still-pixels/--decoded-frames",
                                            help="score frames as played, where patches whose token stayed keep their pixels, or "
                                                 "the tokenizer's decoding of every frame (default: the weights' setting)"),
-    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+    device: str = typer.Option("auto", callback=validate.device_name, help="auto, cpu or cuda"),
     bf16: bool = typer.Option(None, "--bf16/--fp32", help="bf16 autocast (default: on CUDA only)"),
     cuda_graphs: bool = typer.Option(True, help="replay CUDA graphs once the KV cache is full (CUDA only)"),
-    seed: int = 0,
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="seed of the clips drawn and of sampling"),
 ):
-    """Held-out metrics of GUIDE §3: tokenizer PSNR/SSIM, rollout PSNR, ΔtPSNR, action NMI, code usage."""
+    """Held-out metrics: tokenizer PSNR/SSIM, rollout PSNR with the LAM's codes, copy-frame-0 floor, ΔtPSNR
+    (LAM codes against random codes), action NMI, code usage. Definitions: docs/metrics.md.
+    With --prompts: how well a world keeps each image and answers the keys on it (genie_play/prompt_eval.py)."""
     from genie_play.evaluate import EvalSettings, check_report_paths, evaluate, write_report
 
+    if (data is None) == (prompts is None):
+        raise GenieError("eval: give --data (held-out levels) or --prompts (a folder of images), one of them")
+    if prompts is not None:
+        from genie_play.prompt_eval import PromptEvalSettings
+
+        settings = PromptEvalSettings(seed, temperature, maskgit_steps, keep_still_pixels, bf16, cuda_graphs)
+        return eval_prompts(weights, prompts, out, overwrite, settings, device)
     check_report_paths(out, overwrite)  # before minutes of work
+    validate.check_output_file(out)
+    validate.check_eval_size(clips, length)
     settings = EvalSettings(clips, length, min(batch, clips), seed, temperature, maskgit_steps, split, keep_still_pixels,
                             bf16, cuda_graphs)
     bar, update = progress_bar("eval")
@@ -167,11 +243,28 @@ def eval_cmd(
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
+def eval_prompts(weights: Path | None, folder: Path, out: Path, overwrite: bool, settings, device: str) -> None:
+    """`eval --prompts`: every code held on every image of `folder`; prints the figures, writes the report."""
+    from genie_play.prompt_eval import (check_prompt_report_paths, evaluate_prompts, find_prompts, strips_folder,
+                                        summary_lines, write_prompt_report)
+
+    found = find_prompts(folder, exclude=strips_folder(out))
+    check_prompt_report_paths(out, found, overwrite)  # before the work
+    validate.check_output_file(out)
+    bar, update = progress_bar("eval prompts")
+    with bar:
+        report, strips = evaluate_prompts(weights, found, settings, device, update)
+    paths = write_prompt_report(report, strips, out, found)
+    for line in summary_lines(report):
+        typer.echo(line)
+    typer.echo(f"wrote {paths[0]} and {len(paths) - 1} strips in {strips_folder(out)}")
+
+
 @app.command()
 @exit_on_genie_error
 def export(
-    src: Path = typer.Argument(..., help="training output folder"),
-    dst: Path = typer.Argument(..., help="weights folder to write"),
+    src: Path = typer.Argument(..., parser=path_text, help="training output folder"),
+    dst: Path = typer.Argument(..., parser=path_text, help="weights folder to write (not the training folder itself)"),
     dtype: str = typer.Option("float16", help="float16, bfloat16 or float32"),
     overwrite: bool = typer.Option(False, help="replace checkpoints already in DST"),
 ):
@@ -182,6 +275,7 @@ def export(
 
     if dtype not in ("float16", "bfloat16", "float32"):
         raise GenieError(f"--dtype {dtype}: choose float16, bfloat16 or float32")
+    validate.check_output_folder(dst)
     for kind, target in export_weights(src, dst, getattr(torch, dtype), overwrite).items():
         if target is None:
             typer.echo(f"skip {kind}: {src / f'{kind}.safetensors'} not found")
@@ -192,11 +286,13 @@ def export(
 @app.command()
 @exit_on_genie_error
 def bench(
-    weights: Path = typer.Option(None, help="weights folder (default: the bundled weights/)"),
-    device: str = typer.Option("auto", help="auto, cpu or cuda"),
-    steps: int = typer.Option(100, help="timed interactive steps"),
-    maskgit_steps: int = typer.Option(None, help="MaskGIT steps (default: the weights' setting)"),
-    batches: str = typer.Option("1,8,64", help="batch sizes for throughput"),
+    weights: Path = typer.Option(None, parser=path_text, help="weights folder (default: the bundled weights/)"),
+    device: str = typer.Option("auto", callback=validate.device_name, help="auto, cpu or cuda"),
+    steps: int = typer.Option(100, min=1, max=validate.MAX_BENCH_STEPS, help="timed interactive steps"),
+    maskgit_steps: int = typer.Option(None, min=1, help="MaskGIT steps, at most the tokens of a frame "
+                                                        "(default: the weights' setting)"),
+    batches: str = typer.Option("1,8,64", parser=validate.batch_sizes,
+                                help=f"batch sizes for throughput, each 1..{validate.MAX_BENCH_BATCH}"),
     bf16: bool = typer.Option(None, "--bf16/--fp32", help="bf16 autocast (default: on CUDA only)"),
     cuda_graphs: bool = typer.Option(True, help="replay CUDA graphs once the KV cache is full (CUDA only)"),
     json_out: bool = typer.Option(False, "--json", help="print JSON only"),
@@ -206,21 +302,12 @@ def bench(
 
     kwargs = {"maskgit_steps": maskgit_steps} if maskgit_steps else {}
     kwargs.update(bf16=bf16, cuda_graphs=cuda_graphs)
-    result = run_benchmark(weights, device, steps, batches=tuple(int(b) for b in batches.split(",")), **kwargs)
+    result = run_benchmark(weights, device, steps, batches=batches, **kwargs)  # batches: parsed into a tuple of ints
     if json_out:
         typer.echo(json.dumps(result, indent=2))
         return
     for key, value in result.items():
         typer.echo(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
-
-
-def register_app_commands() -> None:
-    from genie_play.app.commands import register
-
-    register(app)
-
-
-register_app_commands()
 
 
 def main():

@@ -1,5 +1,6 @@
-"""Held-out evaluation of a weights folder (GUIDE §3): tokenizer PSNR/SSIM, rollout PSNR with LAM-inferred
-actions, ΔtPSNR against random actions, copy-the-first-frame floor, LAM/true-action NMI and code usage.
+"""Held-out evaluation of a weights folder: tokenizer PSNR/SSIM, rollout PSNR with LAM-inferred
+actions, ΔtPSNR against random actions, copy-the-first-frame floor, LAM/true-action NMI and code usage
+(each defined in genie_play.metrics).
 Writes report.json, a PNG grid (real rows vs generated rows) and a PNG plot of PSNR against t."""
 
 import json
@@ -18,7 +19,7 @@ from genie_play.errors import GenieError
 from genie_play.media import save_png
 from genie_play.metrics import normalized_mutual_info, psnr, ssim
 from genie_play.mimic import replay_batch
-from genie_play.world import BUNDLED_WEIGHTS, World, load_world, weights_files
+from genie_play.world import BUNDLED_WEIGHTS, World, check_maskgit_steps, load_world, weights_files
 
 
 @dataclass
@@ -58,34 +59,42 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
     if settings.temperature is not None:
         world.temperature = settings.temperature
     if settings.maskgit_steps is not None:
+        check_maskgit_steps(settings.maskgit_steps, world.dynamics.config.tokens_per_frame)
         world.maskgit_steps = settings.maskgit_steps
     if settings.keep_still_pixels is not None:
         world.keep_still_pixels = settings.keep_still_pixels
     rng = np.random.default_rng(settings.seed)
     dev = world.device
     parts = {"lam_actions": [], "recon": [], "gen": [], "gen_random": []}
-    n = len(clips) - len(clips) % settings.batch
-    if n == 0:
-        raise GenieError(f"{data_dir}: need at least {settings.batch} test clips, found {len(clips)}")
-    clips, true_actions, games = clips[:n], true_actions[:n], games[:n]
+    n = len(clips)
     for i in range(0, n, settings.batch):
         chunk = clips[i : i + settings.batch]
+        real = len(chunk)  # the last batch may be short: filled up for the world, the extra clips not scored
+        chunk = fill_batch(chunk, settings.batch)
         with torch.no_grad():
             t = torch.from_numpy(chunk).to(dev)
             lam_actions = world.lam.infer_actions(t).cpu().numpy()
-            parts["recon"].append(world.tokenizer.decode(world.tokenizer.encode(t)).cpu().numpy())
-        parts["lam_actions"].append(lam_actions)
-        parts["gen"].append(rollout(world, chunk, lam_actions))
+            parts["recon"].append(world.tokenizer.decode(world.tokenizer.encode(t[:real])).cpu().numpy())
+        parts["lam_actions"].append(lam_actions[:real])
+        parts["gen"].append(rollout(world, chunk, lam_actions)[:real])
         random_actions = rng.integers(0, world.num_actions, lam_actions.shape)
-        parts["gen_random"].append(rollout(world, chunk, random_actions))
+        parts["gen_random"].append(rollout(world, chunk, random_actions)[:real])
         if progress:
-            progress(i + settings.batch, n)
+            progress(i + real, n)
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     arrays["clips"] = clips
     report = build_report(clips, effect_labels(true_actions, games), arrays, world)
     report["action_effects"] = {game: list(effect_names(game)) for game in np.unique(games).tolist()}
     report["frame_skip"] = {"data": sampler.recording.frame_skip, "dynamics": trained_frame_skip(weights_dir)}
     return report, arrays
+
+
+def fill_batch(chunk: np.ndarray, batch: int) -> np.ndarray:
+    """(C, ...) with C <= batch -> (batch, ...): the first item repeated after the others (a world steps `batch`
+    clips at once)."""
+    if len(chunk) >= batch:
+        return chunk
+    return np.concatenate([chunk, np.repeat(chunk[:1], batch - len(chunk), axis=0)])
 
 
 def trained_frame_skip(weights_dir: str | Path | None) -> int:

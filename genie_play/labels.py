@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from genie_play.atomic import write_text_atomic
+from genie_play.paths import labels_path
 
 SHIFT_THRESHOLD = 0.5   # |pixels| per step (median) before a shift counts as motion
 STILL_THRESHOLD = 0.02  # mean absolute frame change (0..1) below which a code "does nothing"
@@ -133,6 +134,12 @@ def label_codes(world, prompts: list, steps: int = 4) -> list[dict]:
     return [asdict(measure_code(world, code, prompts, steps)) for code in range(world.num_actions)]
 
 
+def with_distinct_labels(rows: list[dict]) -> list[dict]:
+    """label_codes' rows with distinct_labels: what the player shows for each code."""
+    names = distinct_labels(row["label"] for row in rows)
+    return [dict(row, label=name) for row, name in zip(rows, names)]
+
+
 def format_label_table(rows: list[dict]) -> str:
     """A plain-text table of label_codes' rows."""
     header = f"{'code':>4}  {'label':<11} {'scene dx':>8} {'scene dy':>8} {'change':>7}"
@@ -172,3 +179,41 @@ def label_names(rows: list[dict] | None, num_actions: int) -> list[str] | None:
     if set(by_code) != set(range(num_actions)):
         return None
     return [by_code[code] for code in range(num_actions)]
+
+
+def known_labels(world) -> list[str] | None:
+    """A name per code: the world's own labels (play.json), else those cached by `genie-play label`,
+    else None when neither covers every code."""
+    n = world.num_actions
+    own = getattr(world, "code_labels", None)
+    if own and len(own) >= n:
+        return distinct_labels(own[:n])
+    names = label_names(load_labels(labels_path(world.weights_id), world.weights_id), n)
+    return distinct_labels(names) if names else None
+
+
+def distinct_labels(names) -> list[str]:
+    """The labels with each one telling its code apart: the first code of a shared label keeps it, the others
+    are numbered in code order ("jump", "jump 2"), with a number no other label already uses."""
+    names = [str(name) for name in names]
+    taken = {name.casefold() for name in names}
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        key = name.casefold()
+        if key not in seen:
+            seen[key] = 2
+            out.append(name)
+            continue
+        number = seen[key]
+        while f"{name} {number}".casefold() in taken:
+            number += 1
+        seen[key] = number + 1
+        taken.add(f"{name} {number}".casefold())
+        out.append(f"{name} {number}")
+    return out
+
+
+def code_names(world) -> list[str]:
+    """known_labels, else 'code k' for each code."""
+    return known_labels(world) or [f"code {k}" for k in range(world.num_actions)]

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from genie_play.atomic import atomic_path
+from genie_play.atomic import atomic_path, refuse_to_replace
+from genie_play.errors import GenieError
 
 
 def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
@@ -24,6 +25,19 @@ def save_gif(frames: list[np.ndarray], path: str | os.PathLike, durations_ms: li
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
                        duration=durations_ms, loop=0, disposal=1)
+    return path
+
+
+def save_new_gif(frames: list[np.ndarray], path: str | os.PathLike, frame_ms: int = 100,
+                 overwrite: bool = False) -> Path:
+    """save_gif for a file the user named: refuses to replace an existing file unless `overwrite`, and a
+    failed write is one GenieError line."""
+    path = Path(path)
+    refuse_to_replace(path, overwrite)
+    try:
+        save_gif(frames, path, frame_ms)
+    except OSError as error:
+        raise GenieError(f"{path}: cannot write ({error.strerror or error})") from None
     return path
 
 

@@ -50,7 +50,7 @@ def soak(weights_dir=None, steps: int = 10000, device: str = "auto", maskgit_ste
     """
     import torch
 
-    from genie_play.app.canvas import random_level, starter_level
+    from genie_play.levels import random_level, starter_level
     from genie_play.world import load_world
 
     if steps < 1:

@@ -206,7 +206,7 @@ class World:
 
     def _capture_sample(self) -> Captured:
         c = self.dynamics.config
-        inputs = {"actions": self._static(self.batch)}
+        inputs = {"actions": self._static(self.batch), "previous": self._static(self.batch, c.tokens_per_frame)}
         if self.temperature > 0:
             inputs["noise"] = self._static(self.maskgit_steps, self.batch, c.tokens_per_frame, c.vocab_size, dtype=torch.float32)
         return Captured(self._sample, inputs)
@@ -226,13 +226,16 @@ class World:
         if "noise" in graph.inputs:  # the draws _sample would make, in the same order
             for step_noise in graph.inputs["noise"]:
                 step_noise.uniform_(generator=self.generator)
-        return graph(actions=actions).clone()
+        return graph(actions=actions, previous=self.tokens).clone()
 
-    def _sample(self, actions: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+    def _sample(self, actions: torch.Tensor, noise: torch.Tensor | None = None,
+                previous: torch.Tensor | None = None) -> torch.Tensor:
+        """actions (B,) -> next tokens (B, N); previous (B, N): the current frame's tokens (default self.tokens)."""
         c = self.dynamics.config
+        previous = self.tokens if previous is None else previous
         with self._precision():
             return maskgit_decode(
-                lambda tokens: self.dynamics.frame_logits(tokens, actions, self.cache),
+                lambda tokens: self.dynamics.frame_logits(tokens, actions, self.cache, previous),
                 self.batch, c.tokens_per_frame, c.mask_id, self.maskgit_steps, self.temperature,
                 self.generator, self.device, noise=noise,
             )
@@ -329,6 +332,13 @@ def checked_play_settings(settings, source) -> dict:
     return settings
 
 
+def check_maskgit_steps(steps: int, tokens_per_frame: int, source: str = "--maskgit-steps", error=GenieError) -> None:
+    """Each MaskGIT step fixes at least one token of the frame: steps beyond its tokens only cost time."""
+    if steps > tokens_per_frame:
+        raise error(f"{source} {steps}: a frame has {tokens_per_frame} tokens, so at most {tokens_per_frame} "
+                         "MaskGIT steps do anything")
+
+
 def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed: int = 0, batch: int = 1,
                with_lam: bool = True, **kwargs) -> World:
     """Loads tokenizer, dynamics (and LAM when present) from a weights folder (default: bundled weights/)."""
@@ -339,9 +349,14 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
     lam = load_model(files["lam"], "lam", dev) if with_lam and files["lam"].exists() else None
     play = play_settings(files["dynamics"].parent) or checked_play_settings(
         describe(files["dynamics"])["provenance"].get("play", {}), f"{files['dynamics']} (play settings in its provenance)")
+    play_json = files["dynamics"].parent / "play.json"
+    steps_source = ("--maskgit-steps" if "maskgit_steps" in kwargs else
+                    f"{play_json if play_json.exists() else files['dynamics']}: maskgit_steps")
     kwargs.setdefault("temperature", play.get("temperature", DEFAULT_TEMPERATURE))
     kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
     kwargs.setdefault("code_labels", play.get("code_labels"))
     kwargs.setdefault("keep_still_pixels", play.get("keep_still_pixels", True))
+    check_maskgit_steps(kwargs["maskgit_steps"], dynamics.config.tokens_per_frame, steps_source,
+                        GenieError if steps_source == "--maskgit-steps" else CheckpointError)
     digest = hashlib.sha256(files["dynamics"].read_bytes()).hexdigest()[:12]
     return World(tokenizer, dynamics, lam, seed=seed, batch=batch, weights_id=digest, **kwargs)

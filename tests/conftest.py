@@ -97,3 +97,20 @@ def tiny_weights(tmp_path):
     save_checkpoint(root / "dynamics.safetensors", make_dynamics(),
                     provenance={"play": {"temperature": 0.7, "maskgit_steps": 3, "code_labels": [f"c{i}" for i in range(8)]}})
     return root
+
+
+def write_tiny_data(root, splits=("train", "test"), envs: int = 2, steps: int = 24, seed: int = 0):
+    """A data folder as `collect` writes it, without procgen: one CoinRun shard of blocky noise per split,
+    each environment one episode of `steps` frames."""
+    from genie_play.data.shards import write_shard
+
+    rng = np.random.default_rng(seed)
+    for split in splits:
+        frames = random_frames(envs, steps, seed=int(rng.integers(1000))).numpy()  # (E, S, 64, 64, 3)
+        first = np.zeros((envs, steps), bool)
+        first[:, 0] = True
+        arrays = {"frames": frames, "actions": rng.integers(0, 15, (envs, steps)), "first": first,
+                  "level": np.zeros((envs, steps), np.int64)}
+        meta = {"game": "coinrun", "levels": [0, 1], "split": split, "policy": "explore", "seed": seed, "frame_skip": 1}
+        write_shard(root / split / f"coinrun-0-1-explore-{split}-00000.npz", arrays, meta)
+    return root

@@ -114,3 +114,25 @@ def fake_cli(monkeypatch, tmp_path, make_world):
 
     invoke.worlds = worlds
     return invoke
+
+
+def fake_clip(codes, seed: int = 5) -> np.ndarray:
+    """The frames FakeWorld makes for `codes` from texture(seed): (len(codes) + 1, 64, 64, 3)."""
+    world = FakeWorld()
+    frames = [world.reset(texture(seed))] + [world.step(code) for code in codes]
+    return np.stack(frames)
+
+
+def write_gif(path: Path, frames) -> Path:
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=100, loop=0)
+    return path
+
+
+def one_line_error(excinfo) -> str:
+    """The message of a raised GenieError, checked to be one non-empty line."""
+    from genie_play.errors import GenieError
+
+    text = str(excinfo.value)
+    assert isinstance(excinfo.value, GenieError) and "\n" not in text and text
+    return text

@@ -14,11 +14,11 @@ from PIL import Image  # noqa: E402
 
 from fake_world import FakeWorld, texture  # noqa: E402
 from genie_play.app.app import App  # noqa: E402
-from genie_play.app.canvas import PALETTE  # noqa: E402
 from genie_play.app.keymap import RESERVED_KEYS  # noqa: E402
 from genie_play.app.paths import keymap_path  # noqa: E402
 from genie_play.app.play import REPEAT_DELAY_S  # noqa: E402
 from genie_play.errors import GenieError  # noqa: E402
+from genie_play.levels import HERO_SPAWN, PALETTE, hero_size, hero_sprite  # noqa: E402
 
 PROMPT = texture(0)  # (64, 64, 3) uint8
 
@@ -558,6 +558,80 @@ def test_starting_on_the_sketch_screen(make_app):
     assert app.screen is app.play and app.play.frame is not None
 
 
+@pytest.mark.parametrize("key", [pygame.K_h, pygame.K_F1])
+def test_sketch_help_opens_with_h_or_f1_and_esc_closes_it(make_app, key):
+    app = make_app()
+    press(app, pygame.K_d)
+    press(app, key)
+    assert app.sketch.help_visible
+    app.tick()  # the overlay draws
+    press(app, pygame.K_ESCAPE)
+    assert app.screen is app.sketch and not app.sketch.help_visible
+    press(app, key)
+    press(app, key)
+    assert not app.sketch.help_visible
+
+
+def test_sketch_help_lists_every_sketch_key():
+    from genie_play.app.sketch_screen import HELP_KEYS, TOOL_KEYS
+
+    listed = {token.upper() for keys, _ in HELP_KEYS for token in keys.replace("/", " ").replace("+", " ").split()}
+    for key in [*TOOL_KEYS, "N", "S", "Z", "Y", "T", "C", "V", "Enter", "Esc", "H", "F1"]:
+        assert key.upper() in listed
+
+
+def test_esc_with_nothing_drawn_goes_back_to_the_session(make_app):
+    app = make_app()
+    press(app, pygame.K_RIGHT)
+    settle(app)
+    session = app.play.frame.copy()
+    press(app, pygame.K_d)
+    press(app, pygame.K_ESCAPE)
+    settle(app)
+    assert app.screen is app.play and len(app.world.resets) == 1
+    assert np.array_equal(app.play.frame, session)
+
+
+def test_esc_after_drawing_plays_the_drawing(make_app):
+    app = make_app()
+    press(app, pygame.K_d)
+    press(app, pygame.K_4)
+    drag(app, (5, 10), (20, 10))
+    press(app, pygame.K_ESCAPE)
+    settle(app)
+    assert app.screen is app.play
+    assert np.array_equal(app.world.resets[-1], app.sketch.canvas.pixels)
+    assert np.array_equal(app.play.frame, app.sketch.canvas.pixels)
+    assert "playing your drawing" in toasts(app)
+    press(app, pygame.K_RIGHT)
+    settle(app)
+    stepped = app.play.frame.copy()
+    press(app, pygame.K_d)  # back to the sketch, nothing new drawn: Esc returns to that session
+    press(app, pygame.K_ESCAPE)
+    settle(app)
+    assert len(app.world.resets) == 2 and np.array_equal(app.play.frame, stepped)
+
+
+def test_sketch_default_level_has_the_hero_and_p_places_another(make_app):
+    app = make_app()
+    press(app, pygame.K_d)
+    colours, cover = hero_sprite()
+    left, top = HERO_SPAWN
+    width, height = hero_size(64)
+    start = app.sketch.canvas.pixels.copy()
+    assert np.array_equal(start[top:top + height, left:left + width][cover == 1], colours[cover == 1])
+    press(app, pygame.K_p)
+    assert app.sketch.tool == "hero"
+    app.handle_event(pygame.event.Event(pygame.MOUSEMOTION, pos=canvas_pos(app, 10, 40), rel=(0, 0), buttons=(0, 0, 0)))
+    assert np.array_equal(app.sketch.canvas.pixels, start)  # only a preview until the click
+    assert not np.array_equal(app.sketch.preview_pixels(), start)
+    app.handle_event(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=canvas_pos(app, 10, 40), button=1))
+    placed = app.sketch.canvas.pixels[40 - height // 2:40 - height // 2 + height, 10 - width // 2:10 - width // 2 + width]
+    assert np.array_equal(placed[cover == 1], colours[cover == 1])
+    press(app, pygame.K_z)
+    assert np.array_equal(app.sketch.canvas.pixels, start)
+
+
 def test_a_prompt_that_fails_to_load_leaves_a_usable_window(make_app, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_text("nope")
@@ -571,3 +645,32 @@ def test_a_prompt_that_fails_to_load_leaves_a_usable_window(make_app, tmp_path):
     press(app, pygame.K_RETURN)  # play the sketch instead
     settle(app)
     assert app.play.frame is not None
+
+
+def hud_text(app) -> str:
+    return " | ".join(line for line, _ in app.play.hud_lines(app.clock()))
+
+
+def test_hud_code_line_follows_undo(make_app):
+    app = make_app()
+    right, left = app.keymap.code_for_key("right"), app.keymap.code_for_key("left")
+    for key in (pygame.K_RIGHT, pygame.K_LEFT):
+        press(app, key)
+        settle(app)
+    assert f"code {app.play.code_text(left)}" in hud_text(app)
+    press(app, pygame.K_BACKSPACE)
+    settle(app)
+    assert app.play.last_action == right and f"code {app.play.code_text(right)} |" in hud_text(app)
+    press(app, pygame.K_BACKSPACE)
+    settle(app)
+    assert app.play.last_action is None and "code - |" in hud_text(app)
+
+
+def test_hud_latency_clears_on_reset(make_app):
+    app = make_app()
+    press(app, pygame.K_RIGHT)
+    settle(app)
+    assert " ms" in hud_text(app).split(" | ")[0]
+    press(app, pygame.K_RETURN)
+    settle(app)
+    assert "latency -" in hud_text(app) and "code - |" in hud_text(app)

@@ -1,10 +1,11 @@
-"""The sketch canvas as pure logic: tools, fill, history, starter levels."""
+"""The sketch canvas as pure logic: tools, fill, hero stamp, history."""
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genie_play.app.canvas import PALETTE, SketchCanvas, line_points, random_level, starter_level
+from genie_play.app.canvas import SketchCanvas, line_points
+from genie_play.levels import PALETTE, hero_size
 
 RED = (255, 0, 0)
 
@@ -70,11 +71,16 @@ def test_undo_redo_walk_the_history():
     assert np.all(canvas.pixels == PALETTE["sky"])
 
 
-def test_starter_and_random_levels_are_playable_frames():
-    start = starter_level(64)
-    assert start.shape == (64, 64, 3) and start.dtype == np.uint8
-    assert tuple(start[0, 0]) == PALETTE["sky"] and tuple(start[63, 0]) == PALETTE["ground"]
-    assert (np.all(start == PALETTE["player"], axis=2)).any()
-    level = random_level(3)
-    assert level.shape == (64, 64, 3)
-    assert np.array_equal(level, random_level(3)) and not np.array_equal(level, random_level(4))
+def test_hero_stamp_is_centred_clipped_and_one_undo_step():
+    canvas = blank(64)
+    before = canvas.pixels.copy()
+    canvas.hero(20, 20)
+    width, height = hero_size(64)
+    changed = np.any(canvas.pixels != before, axis=2)
+    rows, cols = np.nonzero(changed)
+    assert rows.min() >= 20 - height // 2 and rows.max() < 20 - height // 2 + height
+    assert cols.min() >= 20 - width // 2 and cols.max() < 20 - width // 2 + width
+    assert (np.all(canvas.pixels == PALETTE["player"], axis=2)).any()
+    assert canvas.undo() and np.array_equal(canvas.pixels, before)
+    canvas.hero(0, 63)  # mostly outside: the part on the canvas is drawn, nothing fails
+    assert np.any(canvas.pixels != before)

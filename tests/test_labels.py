@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_world import EXPECTED_LABELS, SCENE_SHIFTS, FakeWorld, texture
-from genie_play.labels import (format_label_table, label_codes, label_for_motion, label_names,
+from genie_play.labels import (code_names, format_label_table, label_codes, label_for_motion, label_names,
                                load_labels, save_labels, scene_shift)
+from genie_play.paths import labels_path
 
 NOISE = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
 
@@ -90,3 +91,12 @@ def test_corrupt_or_missing_cache_reads_as_none(tmp_path):
     assert load_labels(bad) is None
     assert label_names(None, 8) is None
     assert label_names([{"code": 0, "label": "left"}], 8) is None
+
+
+def test_code_names_world_labels_then_cache_then_fallback(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENIE_PLAY_CONFIG_DIR", str(tmp_path))
+    assert code_names(FakeWorld(code_labels=list("abcdefgh"))) == list("abcdefgh")
+    assert code_names(FakeWorld()) == [f"code {k}" for k in range(8)]
+    rows = [dict(code=k, dx=0.0, dy=0.0, change=0.0, label=f"L{k}") for k in range(8)]
+    save_labels(labels_path("fake-weights"), "fake-weights", rows)
+    assert code_names(FakeWorld()) == [f"L{k}" for k in range(8)]

@@ -1,4 +1,4 @@
-"""Quality metrics (GUIDE §3) and the evaluation report built from them."""
+"""Quality metrics (genie_play.metrics) and the evaluation report built from them."""
 
 import math
 from types import SimpleNamespace
@@ -8,7 +8,7 @@ import pytest
 
 from genie_play.data.effects import COINRUN_EFFECT_OF_ACTION, effect_labels, effect_names
 from genie_play.evaluate import build_report
-from genie_play.metrics import MAX_PSNR, normalized_mutual_info, psnr, ssim
+from genie_play.metrics import MAX_PSNR, normalized_mutual_info, psnr, shifted_psnr, ssim
 
 
 def noisy(images: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
@@ -195,3 +195,22 @@ def test_a_single_clip_has_no_standard_error():
     clips, true_effects, arrays, world = report_inputs(clips_n=1)
     assert build_report(clips, true_effects, arrays, world)["standard_error_t4"] == dict.fromkeys(
         ("rollout_psnr", "copy_psnr", "delta_psnr", "rollout_minus_copy"))
+
+
+# --- shift-tolerant (kept) PSNR ---------------------------------------------------------------
+def test_a_shifted_copy_of_the_prompt_is_kept_within_the_tolerance():
+    prompt = smooth_images(1, size=32, seed=3)[0]
+    shifted = np.stack([np.roll(prompt, (dy, dx), axis=(0, 1)) for dx, dy in [(0, 0), (2, -3), (-4, 4), (3, 0)]])
+    kept = shifted_psnr(shifted, prompt, max_shift=4)
+    assert kept.shape == (4,) and np.all(kept == MAX_PSNR)  # the overlap of a shifted copy is exact
+    assert np.all(psnr(shifted[1:], prompt) < 20)  # plain PSNR calls them lost
+    assert shifted_psnr(np.roll(prompt, 7, axis=1), prompt, max_shift=4) < 20  # beyond the tolerance
+    assert shifted_psnr(shifted[1], prompt, max_shift=0) == pytest.approx(psnr(shifted[1], prompt))
+
+
+def test_shifted_psnr_keeps_leading_dims_and_orders_noise():
+    prompt = smooth_images(1, size=24, seed=5)[0]
+    frames = np.stack([np.stack([noisy(prompt, sigma, seed) for sigma in (2, 10, 40)]) for seed in range(2)])  # (2, 3, ...)
+    kept = shifted_psnr(frames, prompt, max_shift=2)
+    assert kept.shape == (2, 3) and np.all(kept[:, 0] > kept[:, 1]) and np.all(kept[:, 1] > kept[:, 2])
+    assert np.all(kept >= psnr(frames, prompt) - 1e-9)  # shift 0 is among the shifts tried

@@ -1,4 +1,4 @@
-"""Mimic: clips in (GIF, folder, shard), latent codes out, replay, side-by-side GIF, ghost mode in the player."""
+"""Mimic: latent codes read from a clip, replay, side-by-side GIF, the mimic command, ghost mode in the player."""
 
 import os
 
@@ -12,19 +12,17 @@ import numpy as np  # noqa: E402
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-import typer  # noqa: E402
 from PIL import Image  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
 
-from fake_world import fake_cli, SCENE_SHIFTS, FakeWorld, texture  # noqa: E402
+from fake_world import (SCENE_SHIFTS, FakeWorld, fake_cli, fake_clip, one_line_error, texture,  # noqa: E402
+                        write_gif)
 from genie_play import mimic  # noqa: E402
-from genie_play.app import commands  # noqa: E402
 from genie_play.app.app import App  # noqa: E402
-from genie_play.data.shards import write_shard  # noqa: E402
+from genie_play.data.clips import load_clip  # noqa: E402
 from genie_play.errors import GenieError  # noqa: E402
-from genie_play.labels import save_labels, scene_shift  # noqa: E402
+from genie_play.labels import scene_shift  # noqa: E402
+from genie_play.media import save_new_gif  # noqa: E402
 from genie_play.metrics import psnr  # noqa: E402
-from genie_play.mimic import ClipError, load_clip  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 ASSET_CLIP = REPO / "assets" / "clips" / "coinrun-level-10056.gif"
@@ -54,98 +52,6 @@ class LamFakeWorld(FakeWorld):
         self.lam = FakeLAM()
 
 
-def fake_clip(codes, seed: int = 5) -> np.ndarray:
-    """The frames FakeWorld makes for `codes` from texture(seed): (len(codes) + 1, 64, 64, 3)."""
-    world = FakeWorld()
-    frames = [world.reset(texture(seed))] + [world.step(code) for code in codes]
-    return np.stack(frames)
-
-
-def write_gif(path: Path, frames) -> Path:
-    images = [Image.fromarray(f) for f in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=100, loop=0)
-    return path
-
-
-def one_line_error(excinfo) -> str:
-    text = str(excinfo.value)
-    assert isinstance(excinfo.value, GenieError) and "\n" not in text and text
-    return text
-
-
-# ------------------------------------------------------------------------------------ clip loading
-
-
-def test_gif_clip_loads_every_frame(tmp_path):
-    frames = fake_clip([1, 1, 0, 2])
-    clip = load_clip(write_gif(tmp_path / "clip.gif", frames))
-    assert clip.frames.shape == (5, 64, 64, 3) and clip.frames.dtype == np.uint8
-    assert len(load_clip(tmp_path / "clip.gif", start=1, frames=3)) == 3
-
-
-def test_folder_clip_in_natural_order(tmp_path):
-    frames = fake_clip([0] * 10)
-    for index, frame in enumerate(frames):
-        Image.fromarray(frame).save(tmp_path / f"frame{index}.png")
-    (tmp_path / "notes.txt").write_text("not a frame")
-    clip = load_clip(tmp_path)
-    assert len(clip) == 11
-    assert np.array_equal(clip.frames, frames)  # frame10 after frame9, not after frame1
-
-
-def test_shard_clip_picks_env_start_and_frames(tmp_path):
-    rng = np.random.default_rng(0)
-    video = rng.integers(0, 256, (2, 40, 64, 64, 3), dtype=np.uint8)
-    first = np.zeros((2, 40), bool)
-    first[:, 0] = True
-    first[1, 20] = True
-    arrays = {"frames": video, "actions": np.zeros((2, 40), np.int64), "first": first,
-              "level": np.zeros((2, 40), np.int64)}
-    write_shard(tmp_path / "s.npz", arrays, {"game": "coinrun"})
-    clip = load_clip(tmp_path / "s.npz", env=1, start=5)
-    assert len(clip) == 32 and np.array_equal(clip.frames, video[1, 5:37])
-    assert clip.episode_starts == [15]
-    assert len(load_clip(tmp_path / "s.npz", start=30)) == 10  # what is left of the recording
-    with pytest.raises(ClipError) as excinfo:
-        load_clip(tmp_path / "s.npz", env=2)
-    assert "--env 2" in one_line_error(excinfo)
-
-
-def test_bad_clips_give_one_line_errors(tmp_path):
-    (tmp_path / "junk.gif").write_bytes(b"GIF89a not really")
-    Image.fromarray(texture(1)).save(tmp_path / "still.png")
-    write_gif(tmp_path / "one.gif", fake_clip([])[:1])
-    mixed = tmp_path / "mixed"
-    mixed.mkdir()
-    Image.fromarray(texture(1)).save(mixed / "a.png")
-    Image.fromarray(texture(1, size=32)).save(mixed / "b.png")
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "bad.npz").write_text("nope")
-    cases = {"junk.gif": "junk.gif", "still.png": "only one frame", "one.gif": "only one frame",
-             "mixed": "mixed sizes", "empty": "no frame images", "bad.npz": "bad.npz", "missing.gif": "no such"}
-    for name, expected in cases.items():
-        with pytest.raises(ClipError) as excinfo:
-            load_clip(tmp_path / name)
-        assert expected in one_line_error(excinfo), name
-    with pytest.raises(ClipError) as excinfo:
-        load_clip(np.zeros((1, 64, 64, 3), np.uint8))
-    assert "only one frame" in one_line_error(excinfo)
-
-
-def test_is_clip_file(tmp_path):
-    Image.fromarray(texture(1)).save(tmp_path / "still.png")
-    assert mimic.is_clip_file(write_gif(tmp_path / "clip.gif", fake_clip([1])))
-    assert mimic.is_clip_file(tmp_path)
-    assert not mimic.is_clip_file(tmp_path / "still.png")
-    assert not mimic.is_clip_file(tmp_path / "missing.gif")
-
-
-def test_the_bundled_clip_is_small_and_loads():
-    assert ASSET_CLIP.exists() and ASSET_CLIP.stat().st_size < 200_000
-    assert ASSET_CLIP in mimic.bundled_clips()
-    assert len(load_clip(ASSET_CLIP)) >= 16
-
-
 # ------------------------------------------------------------------------------ codes and replays
 
 
@@ -167,40 +73,20 @@ def test_infer_codes_needs_a_lam():
     assert "lam.safetensors" in one_line_error(excinfo)
 
 
-def test_code_names_world_labels_then_cache_then_fallback(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENIE_PLAY_CONFIG_DIR", str(tmp_path))
-    assert mimic.code_names(FakeWorld(code_labels=list("abcdefgh"))) == list("abcdefgh")
-    assert mimic.code_names(FakeWorld()) == [f"code {k}" for k in range(8)]
-    from genie_play.app.paths import labels_path
-
-    rows = [dict(code=k, dx=0.0, dy=0.0, change=0.0, label=f"L{k}") for k in range(8)]
-    save_labels(labels_path("fake-weights"), "fake-weights", rows)
-    assert mimic.code_names(FakeWorld()) == [f"L{k}" for k in range(8)]
-
-
 def test_side_by_side_and_gif_output(tmp_path):
     source, replayed = fake_clip([1, 2]), fake_clip([0, 3], seed=6)
     frames = mimic.side_by_side(source, replayed, mimic.step_captions([1, 2], [f"code {k}" for k in range(8)]), scale=2)
     assert len(frames) == 3 and frames[0].shape == (128 + mimic.CAPTION_HEIGHT, (128 + mimic.GAP) * 2, 3)
     assert np.array_equal(frames[1][:128:2, :128:2], source[1])
     assert np.array_equal(frames[1][:128:2, (64 + mimic.GAP) * 2::2], replayed[1])
-    out = mimic.save_gif(frames, tmp_path / "o.gif")
+    out = save_new_gif(frames, tmp_path / "o.gif")
     with Image.open(out) as image:
         assert image.n_frames == 3
     with pytest.raises(GenieError) as excinfo:
-        mimic.save_gif(frames, out)
+        save_new_gif(frames, out)
     assert "--overwrite" in one_line_error(excinfo)
-    mimic.save_gif(frames[:2], out, overwrite=True)
+    save_new_gif(frames[:2], out, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gif"]  # no temp file left behind
-
-
-def test_consistency_on_tiny_weights(tiny_weights):
-    clips = [fake_clip([1, 0, 1], seed=s) for s in (1, 2, 3)]
-    result = mimic.consistency(tiny_weights, clips, [texture(9)], device="cpu", batch=2)
-    assert result["clips"] == 3 and result["frames"] == 4
-    for key in ("own", "other", "shuffled", "other_vs_own"):
-        assert 0.0 <= result[key]["all"] <= 1.0 and result[key]["steps"] == 9
-    assert len(result["other_per_prompt"]) == 1
 
 
 @pytest.mark.skipif(not (SHIPPED / "lam.safetensors").exists(), reason="shipped weights not present")

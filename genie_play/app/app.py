@@ -13,12 +13,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 from genie_play.errors import GenieError  # noqa: E402
-from genie_play.labels import label_names, load_labels  # noqa: E402
+from genie_play.labels import known_labels  # noqa: E402
+from genie_play.levels import starter_level  # noqa: E402
 
-from .canvas import starter_level  # noqa: E402
 from .keymap import KeymapStore  # noqa: E402
 from .keymap_screen import KeymapScreen  # noqa: E402
-from .paths import labels_path  # noqa: E402
 from .play import PlayScreen  # noqa: E402
 from .sketch_screen import TOOLBAR_WIDTH, SketchScreen  # noqa: E402
 from .ui import RED, Toasts  # noqa: E402
@@ -26,13 +25,6 @@ from .worker import WorldWorker  # noqa: E402
 
 UI_FPS = 60
 SKETCH_MIN_HEIGHT = 400  # the toolbar's hints need this much
-
-
-def known_labels(world) -> list[str] | None:
-    """The world's own code labels, else those cached by `genie_play label`, else None."""
-    if world.code_labels:
-        return list(world.code_labels)
-    return label_names(load_labels(labels_path(world.weights_id), world.weights_id), world.num_actions)
 
 
 def sketch_window_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -48,7 +40,7 @@ class App:
                  sketch_dir: str | os.PathLike = "sketches", sketch_out: str | os.PathLike | None = None,
                  keymap_store: KeymapStore | None = None, clock=time.monotonic, clip=None):
         """prompt: path | PIL.Image | (H, W, 3) uint8; None starts from the built-in starter level.
-        clip: a clip path or genie_play.mimic.Clip to start a ghost replay of (from the prompt)."""
+        clip: a clip path or genie_play.data.clips.Clip to start a ghost replay of (from the prompt)."""
         self.world = world
         self.scale = scale
         self.clock = clock

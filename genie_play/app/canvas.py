@@ -1,61 +1,14 @@
-"""The sketch canvas as pure numpy: tools, palette, undo/redo. No window needed."""
+"""The sketch canvas as pure numpy: tools, undo/redo. No window needed. The palette, the hero stamp and
+the starter level are genie_play.levels."""
 
-import colorsys
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-Color = tuple[int, int, int]
+from genie_play.levels import PALETTE, Color, hero_size, stamp_hero, starter_level
 
-# Flat colours in the spirit of CoinRun levels.
-PALETTE: dict[str, Color] = {
-    "sky": (120, 180, 235),
-    "ground": (115, 80, 50),
-    "platform": (160, 160, 170),
-    "hazard": (220, 45, 35),
-    "coin": (250, 205, 40),
-    "player": (60, 200, 90),
-}
-GROUND_ROWS = 8
 MAX_HISTORY = 100
-
-
-def hsv_color(hue: float, saturation: float = 0.8, value: float = 0.9) -> Color:
-    red, green, blue = colorsys.hsv_to_rgb(hue % 1.0, saturation, value)
-    return int(red * 255), int(green * 255), int(blue * 255)
-
-
-def starter_level(size: int = 64) -> np.ndarray:
-    """Sky, a ground strip, a platform, a coin and the player: (size, size, 3) uint8."""
-    canvas = np.empty((size, size, 3), np.uint8)
-    canvas[:] = PALETTE["sky"]
-    ground_top = size - size * GROUND_ROWS // 64
-    canvas[ground_top:] = PALETTE["ground"]
-    unit = max(1, size // 64)
-    canvas[ground_top - 18 * unit: ground_top - 15 * unit, size // 2: size // 2 + 16 * unit] = PALETTE["platform"]
-    canvas[ground_top - 24 * unit: ground_top - 20 * unit, size // 2 + 6 * unit: size // 2 + 10 * unit] = PALETTE["coin"]
-    canvas[ground_top - 7 * unit: ground_top, 10 * unit: 15 * unit] = PALETTE["player"]
-    return canvas
-
-
-def random_level(seed: int, size: int = 64) -> np.ndarray:
-    """A procedural platformer sketch (ground with gaps, platforms, hazards, coins, player):
-    (size, size, 3) uint8. Used as extra prompts where no images are at hand."""
-    rng = np.random.default_rng(seed)
-    canvas = np.empty((size, size, 3), np.uint8)
-    canvas[:] = hsv_color(rng.uniform(0.5, 0.65), 0.45, 0.95)
-    ground_top = size - int(rng.integers(6, 14))
-    canvas[ground_top:] = PALETTE["ground"]
-    for _ in range(int(rng.integers(0, 3))):  # gaps with lava
-        x = int(rng.integers(20, size - 8))
-        canvas[ground_top:, x:x + 6] = PALETTE["hazard"]
-    for _ in range(int(rng.integers(1, 4))):
-        x, y, width = int(rng.integers(0, size - 12)), int(rng.integers(12, ground_top - 10)), int(rng.integers(8, 20))
-        canvas[y:y + 3, x:x + width] = PALETTE["platform"]
-        canvas[y - 5:y - 2, x + width // 2:x + width // 2 + 3] = PALETTE["coin"]
-    canvas[ground_top - 7:ground_top, 6:11] = PALETTE["player"]
-    return canvas
 
 
 def line_points(x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int]]:
@@ -139,6 +92,16 @@ class SketchCanvas:
         left, right = sorted((x0, x1))
         top, bottom = sorted((y0, y1))
         self.pixels[max(top, 0):bottom + 1, max(left, 0):right + 1] = color
+
+    def hero(self, x: int, y: int) -> None:
+        """The hero stamp centred on (x, y), clipped to the canvas."""
+        self.snapshot()
+        self.draw_hero(x, y)
+
+    def draw_hero(self, x: int, y: int) -> None:
+        """The hero centred on (x, y) without an undo step (for previews)."""
+        width, height = hero_size(self.size)
+        stamp_hero(self.pixels, x - width // 2, y - height // 2)
 
     def fill(self, x: int, y: int, color: Color) -> None:
         """Flood fill of the 4-connected region of (x, y)'s colour."""

@@ -3,6 +3,7 @@
 `register(app)` adds them to a typer app (genie_play.cli calls it).
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -10,17 +11,20 @@ import numpy as np
 import typer
 
 import genie_play
+from genie_play import validate
 from genie_play.atomic import refuse_to_replace
 from genie_play.errors import GenieError, exit_on_genie_error
+from genie_play.validate import MAX_SCALE, MAX_SEED, path_text, png_path
 
 DEFAULT_PROMPT = Path(genie_play.__file__).resolve().parent.parent / "assets" / "prompt.png"
 ASSETS = DEFAULT_PROMPT.parent
 RENDER_FRAME_MS = 100
 CLIP_HELP = "an animated GIF, a folder of frame images, or a `collect` shard (.npz)"
+INTEGER = re.compile(r"-?[0-9]+")
 
-WeightsOption = typer.Option(None, "--weights", help="weights folder (default: the bundled weights/)")
-DeviceOption = typer.Option("auto", "--device", help="auto, cpu or cuda")
-SeedOption = typer.Option(0, "--seed", help="sampling seed")
+WeightsOption = typer.Option(None, "--weights", parser=path_text, help="weights folder (default: the bundled weights/)")
+DeviceOption = typer.Option("auto", "--device", callback=validate.device_name, help="auto, cpu or cuda")
+SeedOption = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="sampling seed")
 
 
 def open_world(weights: Path | None, device: str, seed: int):
@@ -31,7 +35,7 @@ def open_world(weights: Path | None, device: str, seed: int):
 
 def default_prompt(size: int = 64):
     """assets/prompt.png when the repo has it, else the built-in starter level (size, size, 3)."""
-    from .canvas import starter_level
+    from genie_play.levels import starter_level
 
     return DEFAULT_PROMPT if DEFAULT_PROMPT.exists() else starter_level(size)
 
@@ -39,7 +43,7 @@ def default_prompt(size: int = 64):
 def label_prompts(count: int, size: int = 64) -> list:
     """`count` prompts: the images in assets/prompts/ first (test-level frames, then sketches), then generated
     platformer sketches. Not the rest of assets/: plots and screenshots are no prompts."""
-    from .canvas import random_level
+    from genie_play.levels import random_level
 
     folder = ASSETS / "prompts"
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if folder.is_dir() else []
@@ -48,14 +52,22 @@ def label_prompts(count: int, size: int = 64) -> list:
     return prompts
 
 
-def parse_actions(text: str, num_actions: int) -> list[int]:
-    """"3,3,1" -> [3, 3, 1], each in 0..num_actions-1."""
-    try:
-        actions = [int(part) for part in text.replace(" ", "").split(",") if part != ""]
-    except ValueError:
-        raise typer.BadParameter(f"{text!r}: expected comma-separated codes like 3,3,1", param_hint="--actions") from None
-    if not actions:
+def parse_actions(text: str, num_actions: int, names: list[str] | None = None) -> list[int]:
+    """"3,3,1" -> [3, 3, 1], each in 0..num_actions-1; with the codes' `names`, "right,right,jump" too (any case;
+    "jump 2" may be typed "jump2")."""
+    by_name = {}
+    for code, name in enumerate(names or []):
+        by_name[name.casefold()] = by_name[name.replace(" ", "").casefold()] = code
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
         raise typer.BadParameter("no actions given", param_hint="--actions")
+    if len(parts) > validate.MAX_RENDER_CODES:
+        raise typer.BadParameter(f"{len(parts)} codes; at most {validate.MAX_RENDER_CODES}", param_hint="--actions")
+    unknown = [part for part in parts if not INTEGER.fullmatch(part) and part.casefold() not in by_name]
+    if unknown:
+        known = f" or labels ({', '.join(names)})" if names else ""
+        raise typer.BadParameter(f"{unknown[0]!r}: expected comma-separated codes like 3,3,1{known}", param_hint="--actions")
+    actions = [int(part) if INTEGER.fullmatch(part) else by_name[part.casefold()] for part in parts]
     bad = [a for a in actions if not 0 <= a < num_actions]
     if bad:
         raise typer.BadParameter(f"codes must be in 0..{num_actions - 1}, got {bad}", param_hint="--actions")
@@ -63,16 +75,17 @@ def parse_actions(text: str, num_actions: int) -> list[int]:
 
 
 def play(
-    image: Path | None = typer.Option(None, "--image", help="prompt image (default: assets/prompt.png)"),
+    image: Path | None = typer.Option(None, "--image", parser=path_text, help="prompt image (default: assets/prompt.png)"),
     weights: Path | None = WeightsOption,
     device: str = DeviceOption,
     seed: int = SeedOption,
-    scale: int = typer.Option(8, "--scale", min=1, help="window pixels per frame pixel"),
-    clip: Path | None = typer.Option(None, "--clip", help=f"start with a ghost replay of this clip ({CLIP_HELP}); "
+    scale: int = typer.Option(8, "--scale", min=1, max=MAX_SCALE, help="window pixels per frame pixel"),
+    clip: Path | None = typer.Option(None, "--clip", parser=path_text,
+                                     help=f"start with a ghost replay of this clip ({CLIP_HELP}); "
                                      "default prompt: its first frame"),
 ):
     """Play a world in a window: mapped keys step the world; H shows every key."""
-    from genie_play.mimic import load_clip
+    from genie_play.data.clips import load_clip
 
     from .app import App
 
@@ -90,15 +103,18 @@ def sketch(
     weights: Path | None = WeightsOption,
     device: str = DeviceOption,
     seed: int = SeedOption,
-    out: Path | None = typer.Option(None, "--out", help="PNG to save the sketch to (S); never overwrites an existing file"),
-    trace: Path | None = typer.Option(None, "--trace", help="image shown under the canvas to trace over"),
-    scale: int = typer.Option(8, "--scale", min=1, help="window pixels per canvas pixel"),
+    out: Path | None = typer.Option(None, "--out", parser=png_path,
+                                    help="PNG to save the sketch to (S); never overwrites an existing file"),
+    trace: Path | None = typer.Option(None, "--trace", parser=path_text, help="image shown under the canvas to trace over"),
+    scale: int = typer.Option(8, "--scale", min=1, max=MAX_SCALE, help="window pixels per canvas pixel"),
 ):
     """Sketch a level, then press Enter to play it."""
     from genie_play.images import load_image
 
     from .app import App
 
+    if out is not None:
+        validate.check_output_file(out)
     world = open_world(weights, device, seed)
     trace_pixels = load_image(trace, size=world.image_size) if trace is not None else None
     app = App(world, default_prompt(world.image_size), scale=scale, start="sketch", sketch_out=out)
@@ -107,22 +123,31 @@ def sketch(
 
 
 def render(
-    image: Path = typer.Option(..., "--image", help="prompt image"),
-    actions: str = typer.Option(..., "--actions", help="latent codes, comma-separated, e.g. 3,3,1"),
-    out: Path = typer.Option(..., "--out", help="clip.gif (animated) or strip.png (frames side by side)"),
+    image: Path | None = typer.Option(None, "--image", parser=path_text, help="prompt image (default: assets/prompt.png)"),
+    actions: str = typer.Option(..., "--actions", help="latent codes, comma-separated: numbers (3,3,1) or the codes' "
+                                "labels (right,right,jump)"),
+    out: Path = typer.Option(..., "--out", parser=path_text, help="clip.gif (animated) or strip.png (frames side by side)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace --out when it exists"),
     weights: Path | None = WeightsOption,
     device: str = DeviceOption,
     seed: int = SeedOption,
-    scale: int = typer.Option(4, "--scale", min=1, help="output pixels per frame pixel"),
+    scale: int = typer.Option(4, "--scale", min=1, max=MAX_SCALE, help="output pixels per frame pixel"),
 ):
     """Generate frames for a list of codes, without a window, and write a GIF (or PNG strip)."""
+    from genie_play.labels import code_names
+
     from .recorder import save_gif, save_strip
 
     if out.suffix.lower() not in (".gif", ".png"):
         raise typer.BadParameter(f"{out}: use a .gif or .png file name", param_hint="--out")
+    refuse_to_replace(out, overwrite)  # checked again when writing; this one saves the wait
+    validate.check_output_file(out)
     world = open_world(weights, device, seed)
-    codes = parse_actions(actions, world.num_actions)
-    frames = [np.array(world.reset(image))] + [np.array(world.step(code)) for code in codes]  # (H, W, 3) each
+    codes = parse_actions(actions, world.num_actions, code_names(world))
+    validate.check_output_pixels(len(codes) + 1, world.image_size, world.image_size, scale, str(out))
+    prompt = image if image is not None else default_prompt(world.image_size)
+    frames = [np.array(world.reset(prompt))] + [np.array(world.step(code)) for code in codes]  # (H, W, 3) each
+    refuse_to_replace(out, overwrite)
     try:
         if out.suffix.lower() == ".gif":
             save_gif(frames, out, RENDER_FRAME_MS, scale)
@@ -137,16 +162,16 @@ def label(
     weights: Path | None = WeightsOption,
     device: str = DeviceOption,
     seed: int = SeedOption,
-    prompts: int = typer.Option(4, "--prompts", min=1, help="prompt images to average over"),
-    steps: int = typer.Option(4, "--steps", min=1, help="steps of each code per prompt"),
+    prompts: int = typer.Option(4, "--prompts", min=1, max=validate.MAX_LABEL_PROMPTS, help="prompt images to average over"),
+    steps: int = typer.Option(4, "--steps", min=1, max=validate.MAX_LABEL_STEPS, help="steps of each code per prompt"),
 ):
     """Measure what each latent code does (scene motion by phase correlation) and name it."""
-    from genie_play.labels import format_label_table, label_codes, save_labels
+    from genie_play.labels import format_label_table, label_codes, save_labels, with_distinct_labels
 
     from .paths import labels_path
 
     world = open_world(weights, device, seed)
-    rows = label_codes(world, label_prompts(prompts, world.image_size), steps)
+    rows = with_distinct_labels(label_codes(world, label_prompts(prompts, world.image_size), steps))
     typer.echo(format_label_table(rows))
     cache = labels_path(world.weights_id)
     try:
@@ -157,40 +182,57 @@ def label(
     typer.echo(f"labels cached in {cache}", err=True)
 
 
+def format_codes(codes, names: list[str]) -> str:
+    """The inferred sequence as a table (step, code, label) plus a line `render --actions` accepts."""
+    lines = [f"{'step':>4}  {'code':>4}  label"]
+    lines += [f"{t:>4}  {int(c):>4}  {names[int(c)]}" for t, c in enumerate(codes, start=1)]
+    lines.append("codes: " + ",".join(str(int(c)) for c in codes))
+    return "\n".join(lines)
+
+
 def mimic(
-    video: Path = typer.Option(..., "--video", help=f"source clip: {CLIP_HELP}"),
-    out: Path = typer.Option(..., "--out", help="side-by-side GIF: the source clip | the replay"),
-    image: Path | None = typer.Option(None, "--image", help="prompt to replay from (default: the clip's first frame)"),
+    video: Path = typer.Option(..., "--video", parser=path_text, help=f"source clip: {CLIP_HELP}"),
+    out: Path = typer.Option(..., "--out", parser=path_text, help="side-by-side GIF: the source clip | the replay"),
+    image: Path | None = typer.Option(None, "--image", parser=path_text,
+                                      help="prompt to replay from (default: the clip's first frame)"),
     env: int = typer.Option(0, "--env", min=0, help=".npz shards: which recorded environment"),
     start: int = typer.Option(0, "--start", min=0, help="first frame of the clip to use"),
-    frames: int | None = typer.Option(None, "--frames", min=2, help="frames to use (default: all; 32 for a .npz shard)"),
+    frames: int | None = typer.Option(None, "--frames", min=2, max=validate.MAX_CLIP_FRAMES,
+                                      help="frames to use (default: all; 32 for a .npz shard)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace --out when it exists"),
     weights: Path | None = WeightsOption,
     device: str = DeviceOption,
     seed: int = SeedOption,
-    scale: int = typer.Option(2, "--scale", min=1, help="output pixels per frame pixel"),
+    scale: int = typer.Option(2, "--scale", min=1, max=MAX_SCALE, help="output pixels per frame pixel"),
 ):
     """Read the latent actions of a clip with the LAM and replay them in a world from a new prompt."""
-    from genie_play.mimic import (agreement, code_names, format_codes, infer_codes, load_clip, replay, save_gif,
-                                  scroll_signs, side_by_side, step_captions)
+    from genie_play.consistency import agreement, scroll_signs
+    from genie_play.data.clips import load_clip
+    from genie_play.images import load_image
+    from genie_play.labels import code_names
+    from genie_play.media import save_new_gif
+    from genie_play.mimic import infer_codes, replay, side_by_side, step_captions
 
     if out.suffix.lower() != ".gif":
         raise typer.BadParameter(f"{out}: use a .gif file name", param_hint="--out")
     refuse_to_replace(out, overwrite)  # checked again when writing; this one saves the wait
+    validate.check_output_file(out)
     world = open_world(weights, device, seed)
+    prompt = load_image(image, size=world.image_size) if image is not None else None  # a bad prompt fails first
     clip = load_clip(video, size=world.image_size, env=env, start=start, frames=frames)
+    validate.check_output_pixels(len(clip), world.image_size, 2 * world.image_size, scale, str(out))
     codes = infer_codes(world, clip.frames)
     names = code_names(world)
     typer.echo(f"{clip.name}: {len(clip)} frames -> {len(codes)} latent codes")
     if clip.episode_starts:
         typer.echo(f"note: a new episode starts at clip frame(s) {', '.join(map(str, clip.episode_starts))}", err=True)
     typer.echo(format_codes(codes, names))
-    generated = replay(world, codes, image if image is not None else clip.frames[0])
+    generated = replay(world, codes, prompt if prompt is not None else clip.frames[0])
     same = agreement(scroll_signs(clip.frames), scroll_signs(generated))
     typer.echo(f"horizontal scroll agrees with the clip on {same['all']:.0%} of steps"
                + (f" ({same['moving']:.0%} of the {same['moving_steps']} where the clip scrolls)" if same["moving_steps"] else ""))
     captions = step_captions(codes, names, "prompt" if image is not None else "replay")
-    save_gif(side_by_side(clip.frames, generated, captions, scale), out, RENDER_FRAME_MS, overwrite)
+    save_new_gif(side_by_side(clip.frames, generated, captions, scale), out, RENDER_FRAME_MS, overwrite)
     typer.echo(f"wrote {out} ({len(generated)} frames: clip | replay)")
 
 

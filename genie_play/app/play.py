@@ -26,6 +26,7 @@ FPS_WINDOW_S = 2.0        # frames/s is measured over the last two seconds
 TEMPERATURE_STEP = 0.1
 MAX_TEMPERATURE = 2.0
 MAX_MASKGIT_STEPS = 32
+SHOWN_STEPS = 256         # steps whose code the HUD can show again after undo (the world undoes at most 64)
 
 HELP_CONTROLS = [
     ("Enter / R", "reset to the prompt"),
@@ -50,7 +51,7 @@ HELP_CONTROLS = [
 class Ghost:
     """A replay of the codes the LAM read from a clip."""
 
-    clip: object            # genie_play.mimic.Clip: frames (T, H, W, 3) and name
+    clip: object            # genie_play.data.clips.Clip: frames (T, H, W, 3) and name
     codes: np.ndarray       # (T-1,) int64
     requested: int = 0      # steps asked of the worker
     shown: int = 0          # steps whose frame is on screen
@@ -70,8 +71,9 @@ class PlayScreen:
         self.prompt = prompt  # what Enter resets to: path | PIL.Image | (H, W, 3) uint8
         self.frame: np.ndarray | None = None  # (H, W, 3) uint8, None until the first reset lands
         self.no_frame_reason = "loading..."
-        self.last_action: int | None = None
+        self.last_action: int | None = None  # the code, and the time, of the step that made the frame on screen
         self.last_latency_s: float | None = None
+        self.shown_steps: deque[tuple[int, float]] = deque(maxlen=SHOWN_STEPS)  # (code, latency) back to the prompt
         self.step_count = 0
         self.can_undo = False
         self.frame_times: deque[float] = deque()
@@ -149,18 +151,21 @@ class PlayScreen:
             return
         if result.frame is None:  # settings changed
             return
+        undone = result.kind == "undo" and result.step_count < self.step_count
         self.frame = result.frame
         self.step_count = result.step_count
         self.can_undo = result.can_undo
         if result.kind == "step":
-            self.last_action = result.action
-            self.last_latency_s = result.latency_s
+            self.shown_steps.append((result.action, result.latency_s))
             self.frame_times.append(now)
             if self.ghost is not None:
                 self.ghost.shown += 1
+        elif undone and self.shown_steps:
+            self.shown_steps.pop()
         elif result.kind in ("reset", "ghost"):
             self.prompt = result.image
-            self.last_action = None
+            self.shown_steps.clear()
+        self.last_action, self.last_latency_s = self.shown_steps[-1] if self.shown_steps else (None, None)
         if result.kind == "ghost" and self.ghost_pending:
             self.ghost_pending = False
             clip, codes = result.ghost
@@ -187,7 +192,7 @@ class PlayScreen:
 
     def open_file(self, path: str) -> None:
         """A dropped file: a clip (animation, .npz shard, folder) starts a ghost replay; an image is a prompt."""
-        from genie_play.mimic import is_clip_file
+        from genie_play.data.clips import is_clip_file
 
         if is_clip_file(path):
             self.clip_source = path
@@ -221,7 +226,7 @@ class PlayScreen:
             return
         source = self.clip_source
         if source is None:
-            from genie_play.mimic import bundled_clips
+            from genie_play.data.clips import bundled_clips
 
             clips = bundled_clips()
             if not clips:

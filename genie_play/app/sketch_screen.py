@@ -1,4 +1,8 @@
-"""The sketch screen: draw a level on a 64x64 canvas, then press Enter to play it."""
+"""The sketch screen: draw a level on a 64x64 canvas, then press Enter to play it.
+
+Leaving with Esc plays the drawing when it changed since it was last played (or since the screen opened);
+with nothing drawn, Esc goes back to the session that was playing. H or F1 lists every key.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -7,16 +11,17 @@ import numpy as np
 import pygame
 
 from genie_play.errors import GenieError
+from genie_play.levels import PALETTE, Color, hsv_color
 
-from .canvas import PALETTE, Color, SketchCanvas, hsv_color
+from .canvas import SketchCanvas
 from .keymap import key_name_of
 from .paths import free_path, numbered_path
 from .recorder import save_png
-from .ui import BACKGROUND, GREEN, GREY, RED, WHITE, YELLOW, draw_text, fit_rect, frame_surface
+from .ui import BACKGROUND, GREEN, GREY, RED, WHITE, YELLOW, draw_table_panel, draw_text, fit_rect, frame_surface
 
 TOOLBAR_WIDTH = 210
-TOOLS = ["brush", "eraser", "line", "rect", "fill"]
-TOOL_KEYS = {"b": "brush", "e": "eraser", "l": "line", "r": "rect", "f": "fill"}
+TOOLS = ["brush", "eraser", "line", "rect", "fill", "hero"]
+TOOL_KEYS = {"b": "brush", "e": "eraser", "l": "line", "r": "rect", "f": "fill", "p": "hero"}
 MAX_BRUSH = 9
 TRACE_ALPHA = 110
 HUE_STEP = 1 / 12
@@ -24,12 +29,30 @@ HINTS = [
     "1-6 palette  7 free colour",
     "C hue  V brightness",
     "right click: pick colour",
-    "B E L R F tools",
+    "B E L R F tools  P hero",
     "[ ] or wheel: brush size",
     "Z undo  Y redo  N clear",
     "drop image: trace  T hide",
-    "S save PNG",
-    "Enter play  Esc back",
+    "S save PNG  H or F1 help",
+    "Enter play  Esc leave",
+]
+HELP_KEYS = [
+    ("1-6", "palette: sky, ground, platform, hazard, coin, player"),
+    ("7", "free colour"),
+    ("C / Shift+C", "free colour: hue + / -"),
+    ("V / Shift+V", "free colour: brightness + / -"),
+    ("right click", "pick the colour under the mouse"),
+    ("B E L R F", "brush, eraser, line, rectangle, fill"),
+    ("P", "hero: click to place the character the world moves"),
+    ("[  ] / wheel", "brush size - / +"),
+    ("Z / Y", "undo / redo"),
+    ("N", "clear the canvas"),
+    ("drop an image", "trace over it"),
+    ("T", "show / hide the traced image"),
+    ("S / F12", "save the sketch as PNG"),
+    ("Enter", "play the drawing"),
+    ("Esc", "play the drawing; nothing drawn: back to the last session"),
+    ("H / F1", "this help (Esc closes it)"),
 ]
 
 
@@ -57,6 +80,13 @@ class SketchScreen:
         self.drag_start: tuple[int, int] | None = None
         self.last_point: tuple[int, int] | None = None
         self.mouse_point: tuple[int, int] | None = None
+        self.help_visible = False
+        self.played = self.canvas.pixels.copy()  # what Esc compares with: the last drawing played, else the start
+
+    @property
+    def drawn(self) -> bool:
+        """Something was drawn since the drawing was last played (or since the start)."""
+        return not np.array_equal(self.canvas.pixels, self.played)
 
     @property
     def color(self) -> Color:
@@ -127,10 +157,12 @@ class SketchScreen:
             self.trace_visible = not self.trace_visible
         elif name in ("s", "f12"):
             self.save()
+        elif name in ("h", "f1"):
+            self.help_visible = not self.help_visible
         elif name == "return":
             self.play()
         elif name == "escape":
-            self.app.show("play")
+            self.leave()
 
     def mouse_down(self, pos: tuple[int, int], button: int) -> None:
         for clicked in self.buttons():
@@ -154,6 +186,8 @@ class SketchScreen:
             self.drag_start = point
         elif self.tool == "fill":
             self.canvas.fill(*point, self.color)
+        elif self.tool == "hero":
+            self.canvas.hero(*point)
 
     def mouse_move(self, pos: tuple[int, int], left_down: bool) -> None:
         self.mouse_point = self.to_canvas(pos) or self.mouse_point
@@ -218,12 +252,28 @@ class SketchScreen:
         return self.saved_path
 
     def play(self) -> None:
+        self.help_visible = False
+        self.played = self.canvas.pixels.copy()
         self.app.play.start_from(self.canvas.pixels.copy())  # (size, size, 3) uint8
         self.app.show("play")
 
+    def leave(self) -> None:
+        """Esc: close the help, else play what was drawn, else go back to the session that was playing."""
+        if self.help_visible:
+            self.help_visible = False
+        elif self.drawn:
+            self.app.toasts.show("playing your drawing (D: back to the sketch)")
+            self.play()
+        else:
+            self.app.show("play")
+
     # -- drawing -------------------------------------------------------------------------------
     def preview_pixels(self) -> np.ndarray:
-        """The canvas with the line/rect being dragged drawn in: (size, size, 3) uint8."""
+        """The canvas with the line/rect being dragged, or the hero about to be placed, drawn in: (size, size, 3) uint8."""
+        if self.tool == "hero" and self.mouse_point is not None:
+            preview = SketchCanvas(self.canvas.pixels)
+            preview.draw_hero(*self.mouse_point)
+            return preview.pixels
         if self.drag_start is None or self.mouse_point is None:
             return self.canvas.pixels
         preview = SketchCanvas(self.canvas.pixels)
@@ -242,6 +292,8 @@ class SketchScreen:
             veil.set_alpha(TRACE_ALPHA)
             surface.blit(veil, rect.topleft)
         self.draw_toolbar(surface)
+        if self.help_visible:
+            draw_table_panel(surface, [("keys", "sketch", YELLOW), *((keys, what, GREY) for keys, what in HELP_KEYS)])
 
     def draw_toolbar(self, surface: pygame.Surface) -> None:
         left = surface.get_width() - TOOLBAR_WIDTH + 10

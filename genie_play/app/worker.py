@@ -21,7 +21,7 @@ class Command:
     kind: str                 # "step" | "undo" | "reset" | "ghost" | "settings"
     action: int | None = None
     image: object = None      # for reset and ghost: path | PIL.Image | (H, W, 3) array (ghost: None = clip's first frame)
-    clip: object = None       # for ghost: a clip path or a loaded genie_play.mimic.Clip
+    clip: object = None       # for ghost: a clip path or a loaded genie_play.data.clips.Clip
     temperature: float | None = None
     maskgit_steps: int | None = None
 
@@ -168,7 +168,8 @@ class WorldWorker:
 
     def _ghost(self, command: Command):
         """-> (first frame, (clip, codes), the prompt used)."""
-        from genie_play.mimic import infer_codes, load_clip
+        from genie_play.data.clips import load_clip
+        from genie_play.mimic import infer_codes
 
         clip = load_clip(command.clip, size=self.world.image_size)
         codes = infer_codes(self.world, clip.frames)

@@ -1,6 +1,7 @@
 """Recording Procgen episodes into shards, in parallel processes, resumably."""
 
 import contextlib
+import hashlib
 import io
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from genie_play.data.shards import read_shard, write_shard
-from genie_play.errors import DataError
+from genie_play.errors import DataError, GenieError
+from genie_play.validate import check_level_range, check_split
 
 PROCGEN_GAMES = (
     "bigfish", "bossfight", "caveflyer", "chaser", "climber", "coinrun", "dodgeball", "fruitbot",
@@ -20,6 +22,15 @@ NUM_PROCGEN_ACTIONS = 15
 # The explore policy favours moving on (right, jump-right) but keeps every effect common.
 EXPLORE_ACTIONS = np.array([7, 8, 5, 4, 1, 2])
 EXPLORE_WEIGHTS = np.array([0.30, 0.25, 0.10, 0.13, 0.11, 0.11])
+POLICIES = ("explore", "uniform")
+# Procgen's render variants, by name: constructor options of ProcgenGym3Env. "mono" draws every sprite and
+# tile as a flat-coloured block on a plain background, which looks like a sketch.
+VARIANTS = {
+    "default": {},
+    "plain": {"use_backgrounds": False},
+    "themed": {"use_backgrounds": False, "restrict_themes": True},
+    "mono": {"use_backgrounds": False, "use_monochrome_assets": True},
+}
 
 
 @dataclass
@@ -34,13 +45,14 @@ class CollectJob:
     policy: str
     split: str
     frame_skip: int = 1
+    variant: str = "default"
 
 
 class Policy:
     """'uniform': a fresh uniform action every step. 'explore': held actions (1-8 steps), biased to move on, 25% uniform."""
 
     def __init__(self, kind: str, num_envs: int, rng: np.random.Generator):
-        if kind not in ("uniform", "explore"):
+        if kind not in POLICIES:
             raise DataError(f"unknown policy {kind!r} (choose uniform or explore)")
         self.kind, self.rng = kind, rng
         self.current = rng.integers(0, NUM_PROCGEN_ACTIONS, num_envs)
@@ -73,7 +85,7 @@ def record(job: CollectJob) -> dict:
     """Runs one shard's environments and writes it. Returns its coverage stats."""
     env = procgen_env_class()(
         num=job.num_envs, env_name=job.game, start_level=job.start_level, num_levels=job.num_levels,
-        distribution_mode="hard", rand_seed=job.seed,
+        distribution_mode="hard", rand_seed=job.seed, **VARIANTS[job.variant],
     )
     policy = Policy(job.policy, job.num_envs, np.random.default_rng(job.seed))
     E, S = job.num_envs, job.steps
@@ -91,7 +103,8 @@ def record(job: CollectJob) -> dict:
         rewards[:, s], new_episode = hold_action(env, actions[:, s], job.frame_skip)
     stats = coverage_stats(first, rewards)
     meta = {"game": job.game, "levels": [job.start_level, job.start_level + job.num_levels], "split": job.split,
-            "policy": job.policy, "seed": job.seed, "frame_skip": job.frame_skip, "coverage": stats}
+            "policy": job.policy, "seed": job.seed, "frame_skip": job.frame_skip, "variant": job.variant,
+            "options": VARIANTS[job.variant], "coverage": stats}
     write_shard(job.out_path, {"frames": frames, "actions": actions, "first": first, "level": level}, meta)
     return stats
 
@@ -124,33 +137,51 @@ def coverage_stats(first: np.ndarray, rewards: np.ndarray) -> dict:
     }
 
 
+def shard_seed(seed: int, start: int, shard: int) -> int:
+    """The seed of one shard's environments and policy, from the user's seed, the first level and the shard
+    number: hashed into 31 bits, as procgen's 32-bit seed needs, whatever the level range or seed."""
+    digest = hashlib.sha256(f"{seed}:{start}:{shard}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFF_FFFF
+
+
 def plan_jobs(out_dir: Path, game: str, levels: tuple[int, int], steps: int, split: str, policy: str,
               num_envs: int = 16, steps_per_shard: int = 500, seed: int = 0,
-              frame_skip: int = 1) -> list[CollectJob]:
+              frame_skip: int = 1, variant: str = "default") -> list[CollectJob]:
     if game not in PROCGEN_GAMES:
         raise DataError(f"unknown game {game!r} (choose one of {', '.join(PROCGEN_GAMES)})")
+    if variant not in VARIANTS:
+        raise DataError(f"unknown variant {variant!r} (choose one of {', '.join(VARIANTS)})")
     start, stop = levels
-    if not 0 <= start < stop:
-        raise DataError(f"bad level range {start}:{stop} (need 0 <= A < B)")
+    try:
+        check_level_range(start, stop)
+        check_split(split)
+    except GenieError as error:
+        raise DataError(str(error)) from None
+    if policy not in POLICIES:
+        raise DataError(f"unknown policy {policy!r} (choose {' or '.join(POLICIES)})")
     if frame_skip < 1:
         raise DataError(f"bad frame skip {frame_skip} (need >= 1)")
+    for name, value in (("frames to record", steps), ("environments a shard", num_envs), ("steps a shard", steps_per_shard)):
+        if value < 1:
+            raise DataError(f"bad number of {name}: {value} (need >= 1)")
     per_shard = num_envs * steps_per_shard
     n_shards = max(1, -(-steps // per_shard))
-    base = seed * 100_003 + start * 7919
     skip = f"-skip{frame_skip}" if frame_skip > 1 else ""
+    look = f"-{variant}" if variant != "default" else ""
     return [
-        CollectJob(str(out_dir / split / f"{game}-{start}-{stop}-{policy}{skip}-{i:05d}.npz"), game, start,
-                   stop - start, num_envs, steps_per_shard, base + i, policy, split, frame_skip)
+        CollectJob(str(out_dir / split / f"{game}{look}-{start}-{stop}-{policy}{skip}-{i:05d}.npz"), game, start,
+                   stop - start, num_envs, steps_per_shard, shard_seed(seed, start, i), policy, split, frame_skip, variant)
         for i in range(n_shards)
     ]
 
 
 def collect(out_dir: str | Path, game: str, levels: tuple[int, int], steps: int, split: str = "train",
             policy: str = "explore", workers: int = 2, num_envs: int = 16, steps_per_shard: int = 500,
-            seed: int = 0, progress=None, frame_skip: int = 1) -> list[dict]:
-    """Records at least `steps` frames, one every `frame_skip` game ticks (the action held between them);
-    shards already on disk are skipped. Returns every shard's coverage."""
-    jobs = plan_jobs(Path(out_dir), game, levels, steps, split, policy, num_envs, steps_per_shard, seed, frame_skip)
+            seed: int = 0, progress=None, frame_skip: int = 1, variant: str = "default") -> list[dict]:
+    """Records at least `steps` frames, one every `frame_skip` game ticks (the action held between them), in
+    one of Procgen's render VARIANTS; shards already on disk are skipped. Returns every shard's coverage."""
+    jobs = plan_jobs(Path(out_dir), game, levels, steps, split, policy, num_envs, steps_per_shard, seed, frame_skip,
+                     variant)
     todo = [j for j in jobs if not Path(j.out_path).exists()]
     done = [read_shard(j.out_path)[1]["coverage"] for j in jobs if Path(j.out_path).exists()]
     if progress:

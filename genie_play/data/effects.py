@@ -1,7 +1,8 @@
 """What each recorded Procgen key does, per game, so that action NMI scores codes against effects.
 
 Procgen's 15 actions are the same key combinations in every game; what they do differs. Where a game is
-known (CoinRun: GUIDE §2) keys with the same effect are grouped; elsewhere each key is its own class.
+known (CoinRun: left, right, jump, jump-left, jump-right, still) keys with the same effect are grouped;
+elsewhere each key is its own class.
 """
 
 import numpy as np

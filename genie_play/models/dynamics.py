@@ -2,6 +2,11 @@
 
 Frame t+1 is conditioned on the action a_t that led to it (added to its token embeddings); frame 0 gets a
 learned "no action" embedding. Temporal attention is causal, so frames <= t never see frame t+1.
+
+With `copy_head`, each position also has a copy path (as in pointer-generator networks): a gate logit g
+whose probability mass goes to "the same token as in the previous frame", whatever that token is:
+p(v) = (exp(l_v) + exp(g) [v == previous]) / (sum_u exp(l_u) + exp(g)). Keeping a patch then does not
+depend on the head having learned an output for its content, so pictures unlike the training data stay.
 """
 
 from dataclasses import dataclass
@@ -10,6 +15,10 @@ import torch
 from torch import nn
 
 from genie_play.models.layers import KVCache, STBlock, rotary_at
+
+# The copy gate's starting logit: with the shipped head's logits near log(1/V) for an unseen token, +2 starts
+# by copying most positions that the head itself does not claim.
+COPY_GATE_INIT = 2.0
 
 
 @dataclass
@@ -21,6 +30,7 @@ class DynamicsConfig:
     heads: int = 6
     layers: int = 4
     window: int = 16  # frames of memory: training clip length and KV cache size
+    copy_head: bool = False  # a learned gate that copies each position's token from the previous frame
 
     @property
     def mask_id(self) -> int:
@@ -42,19 +52,41 @@ class Dynamics(nn.Module):
         self.blocks = nn.ModuleList([STBlock(c.dim, c.heads, c.window) for _ in range(c.layers)])
         self.norm = nn.LayerNorm(c.dim)
         self.head = nn.Linear(c.dim, c.vocab_size)
+        if c.copy_head:
+            self.copy_gate = nn.Linear(c.dim, 1)
+            nn.init.zeros_(self.copy_gate.weight)
+            nn.init.constant_(self.copy_gate.bias, COPY_GATE_INIT)
 
     def embed(self, tokens: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """tokens (..., N) int64, actions (...) int64 -> (..., N, d)."""
         return self.token_emb(tokens) + self.pos_emb + self.action_emb(actions).unsqueeze(-2)
 
-    def forward(self, tokens: torch.Tensor, actions: torch.Tensor, at: torch.Tensor | None = None) -> torch.Tensor:
+    def output_logits(self, x: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
+        """x (..., d) hidden states, previous (...) int64 tokens at the same positions one frame earlier
+        -> logits (..., V), with the copy path folded in when the model has one."""
+        logits = self.head(self.norm(x))
+        if not self.config.copy_head:
+            return logits
+        gate = self.copy_gate(self.norm(x)).float()  # (..., 1)
+        index = previous.unsqueeze(-1)
+        copied = torch.logaddexp(logits.float().gather(-1, index), gate).to(logits.dtype)
+        return logits.scatter(-1, index, copied)
+
+    def forward(self, tokens: torch.Tensor, actions: torch.Tensor, at: torch.Tensor | None = None,
+                clean: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, T, N) int64 (mask_id where masked), actions (B, T-1) int64 -> logits (B, T, N, V);
-        with `at` (B, T, N) bool, only the logits of those positions (M, V): training skips the head elsewhere."""
+        with `at` (B, T, N) bool, only the logits of those positions (M, V): training skips the head elsewhere.
+        clean (B, T, N): the unmasked tokens, whose frame t-1 the copy path of frame t copies (default: tokens).
+        Frame 0 has no previous frame; its copy path points at its own input tokens."""
         first = torch.full_like(actions[:, :1], self.config.no_action)
         x = self.embed(tokens, torch.cat([first, actions], dim=1))
         for block in self.blocks:
             x = block(x)
-        return self.head(self.norm(x if at is None else x[at]))
+        source = tokens if clean is None else clean
+        previous = torch.cat([source[:, :1], source[:, :-1]], dim=1).clamp_max(self.config.vocab_size - 1)  # (B, T, N)
+        if at is not None:
+            x, previous = x[at], previous[at]
+        return self.output_logits(x, previous)
 
     def new_cache(self, batch: int, device=None, dtype=torch.float32) -> KVCache:
         c = self.config
@@ -62,7 +94,8 @@ class Dynamics(nn.Module):
         # The past holds window - 1 frames: with the frame being generated, attention spans `window` frames, as in training.
         return KVCache(c.layers, batch * c.tokens_per_frame, c.heads, max(1, c.window - 1), c.dim // c.heads, device, dtype)
 
-    def _frame_pass(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache, with_logits: bool = False):
+    def _frame_pass(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache, previous: torch.Tensor | None = None,
+                    with_logits: bool = False):
         x = self.embed(tokens, actions)  # (B, N, d)
         cos, sin = rotary_at(cache.position, self.config.dim // self.config.heads)
         ks, vs = [], []
@@ -70,12 +103,16 @@ class Dynamics(nn.Module):
             x, k, v = block.forward_cached(x, *cache.past(i), cos, sin)
             ks.append(k)
             vs.append(v)
-        logits = self.head(self.norm(x)) if with_logits else None
+        logits = self.output_logits(x, previous) if with_logits else None
         return logits, torch.stack(ks), torch.stack(vs)
 
-    def frame_logits(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache) -> torch.Tensor:
-        """Logits of one new frame given the cached past. tokens (B, N), actions (B,) -> (B, N, V). Cache unchanged."""
-        return self._frame_pass(tokens, actions, cache, with_logits=True)[0]
+    def frame_logits(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache,
+                     previous: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of one new frame given the cached past. tokens (B, N), actions (B,), previous (B, N): the
+        tokens of the frame before it, needed by the copy path -> (B, N, V). Cache unchanged."""
+        if self.config.copy_head and previous is None:
+            raise ValueError("a dynamics model with a copy head needs the previous frame's tokens")
+        return self._frame_pass(tokens, actions, cache, previous, with_logits=True)[0]
 
     def frame_keys_values(self, tokens: torch.Tensor, actions: torch.Tensor, cache: KVCache):
         """The temporal keys and values a finished frame adds to the cache, which stays unchanged.

@@ -108,7 +108,7 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
         if progress and info.is_main:
             progress(done, cfg.max_steps, metrics)
         if info.is_main and (done % cfg.checkpoint_every == 0 or last):
-            prov = dict(run.provenance, step=done, metrics=metrics)
+            prov = dict(run.provenance, step=done, metrics=metrics, finished=last)
             extra = {**optimizer_tensors(opt), "step": torch.tensor([done]),
                      "elapsed_s": torch.tensor([time.time() - budget_t0], dtype=torch.float64)}
             save_checkpoint(ckpt, model, prov, extra=extra)
@@ -131,15 +131,30 @@ def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | N
     elif ckpt.exists() and info.is_main and not resume:
         raise GenieError(f"{ckpt}: exists already; pass --resume to continue it or choose another --out")
     elif init is not None:
-        start_from = load_model(init, kind=run.name)
-        if dataclasses.asdict(start_from.config) != dataclasses.asdict(model.config):
-            raise GenieError(f"{init}: its {run.name} config differs from the preset's; --init needs the same model size")
-        model.load_state_dict(start_from.state_dict())
+        load_initial_weights(model, init, run.name)
         run.provenance["init"] = str(init)
     if info.is_main:  # temp files of a save that a kill interrupted (atomic_path names them .<name>.<random>.tmp)
         for stale in ckpt.parent.glob(f".{ckpt.name}.*.tmp"):
             stale.unlink(missing_ok=True)
     return start, spent_s
+
+
+# Config fields that only add modules: --init from a checkpoint without them starts those modules fresh.
+ADDED_MODULES = {"copy_head": "copy_gate."}
+
+
+def load_initial_weights(model, init: Path, kind: str) -> None:
+    """Loads `init`'s weights into `model` (same config, except for fields of ADDED_MODULES that `init` lacks)."""
+    start_from = load_model(init, kind=kind)
+    theirs, ours = dataclasses.asdict(start_from.config), dataclasses.asdict(model.config)
+    added = [field for field in ADDED_MODULES if ours.get(field) and not theirs.get(field)]
+    theirs.update({field: ours[field] for field in added})
+    if theirs != ours:
+        raise GenieError(f"{init}: its {kind} config differs from the preset's; --init needs the same model size")
+    missing, unexpected = model.load_state_dict(start_from.state_dict(), strict=False)
+    fresh = tuple(ADDED_MODULES[field] for field in added)
+    if unexpected or any(not key.startswith(fresh) for key in missing):
+        raise GenieError(f"{init}: its weights do not fit the {kind} model (missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
 def optimizer_step(run: Run, net, opt: torch.optim.Optimizer, cfg: LoopConfig, autocast):

@@ -1,7 +1,7 @@
 """Named model sizes and training settings per stage. 'tiny' is for tests, 'cpu' for the 2-core machine,
 'gpu' for a CUDA card.
 The 'cpu' presets are the CPU recipe: each stage ends on its time budget (tokenizer 50 min, LAM 12 min,
-dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in weights/MODEL_CARD.md."""
+dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in docs/findings.md."""
 
 from genie_play.models import DynamicsConfig, LAMConfig, TokenizerConfig
 from genie_play.train.loop import LoopConfig
@@ -18,9 +18,10 @@ PRESETS = {
         "gpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=6000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
     },
     "dynamics": {
-        "tiny": (DynamicsConfig(dim=32, heads=2, layers=1, window=4), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
-        "cpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=100_000, batch_size=16, lr=6e-4, warmup=200, max_minutes=150)),
-        "gpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=10000, batch_size=128, lr=6e-4, warmup=300, checkpoint_every=1000)),
+        "tiny": (DynamicsConfig(dim=32, heads=2, layers=1, window=4, copy_head=True), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
+        "cpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16, copy_head=True), LoopConfig(max_steps=100_000, batch_size=16, lr=6e-4, warmup=200, max_minutes=150)),
+        "cpu-plain": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=100_000, batch_size=16, lr=6e-4, warmup=200, max_minutes=150)),
+        "gpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16, copy_head=True), LoopConfig(max_steps=10000, batch_size=128, lr=6e-4, warmup=300, checkpoint_every=1000)),
     },
 }
 

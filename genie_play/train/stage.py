@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from genie_play.checkpoint import describe
 from genie_play.device import resolve_device
 from genie_play.errors import GenieError
 from genie_play.train.distributed import init_distributed, local_device, shutdown
@@ -23,7 +24,11 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         model_cfg, loop_cfg = preset(stage, preset_name)
     except ValueError as e:
         raise GenieError(str(e)) from None
-    changes = {k: v for k, v in {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes, "lr": lr}.items() if v}
+    changes = {k: v for k, v in {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes, "lr": lr}.items()
+               if v is not None}
+    checkpoint = Path(out_dir) / f"{stage}.safetensors"
+    if checkpoint.exists() and not resume:  # before the data loads (and the dynamics' minutes of pre-tokenising)
+        raise GenieError(f"{checkpoint}: exists already; pass --resume to continue it or choose another --out")
     loop_cfg = dataclasses.replace(loop_cfg, **changes)
     loop_cfg = dataclasses.replace(loop_cfg, warmup=min(loop_cfg.warmup, max(1, loop_cfg.max_steps // 10)))
     torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
@@ -47,3 +52,34 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         return train(run, loop_cfg, out_dir, dev, info, resume=resume, progress=progress, seed=seed, init=init)
     finally:
         shutdown(info)
+
+
+STAGES = ("tokenizer", "lam", "dynamics")
+# How `train all` shares its time budget: the dynamics model needs the most, the LAM the least.
+BUDGET_SHARES = {"tokenizer": 0.3, "lam": 0.1, "dynamics": 0.6}
+
+
+def stage_finished(checkpoint: Path) -> bool:
+    """Whether a stage's checkpoint says its run ended (on its steps or its time budget)."""
+    return checkpoint.exists() and bool(describe(checkpoint)["provenance"].get("finished"))
+
+
+def train_all(data_dir: Path, out_dir: Path, max_minutes: float, preset_name: str = "cpu", resume: bool = False,
+              device: str = "auto", seed: int = 0, threads: int | None = None, init: Path | None = None,
+              max_steps: int | None = None, progress_for=None) -> dict[str, dict]:
+    """The three stages one after another on one time budget (BUDGET_SHARES of `max_minutes` each), into
+    one folder. With `resume`, a finished stage is skipped and a stopped one continues within its share.
+    `init`: a weights folder whose checkpoints each stage starts from. progress_for(stage) -> a callback.
+    Returns each stage's last metrics ({} for a stage skipped as finished)."""
+    out_dir = Path(out_dir)
+    results = {}
+    for stage in STAGES:
+        if resume and stage_finished(out_dir / f"{stage}.safetensors"):
+            results[stage] = {}
+            continue
+        start_from = Path(init) / f"{stage}.safetensors" if init else None
+        results[stage] = train_stage(stage, data_dir, out_dir, preset_name, max_steps=max_steps, resume=resume,
+                                     device=device, seed=seed, threads=threads,
+                                     max_minutes=max_minutes * BUDGET_SHARES[stage], init=start_from,
+                                     progress=progress_for(stage) if progress_for else None)
+    return results

@@ -2,6 +2,8 @@
 
 import dataclasses
 import hashlib
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from genie_play.checkpoint import load_model
+from genie_play.data.augment import recolour
 from genie_play.data.datasets import ClipSampler, FrameSampler, Recording, TokenClipSampler
 from genie_play.models import Dynamics, LatentActionModel, Tokenizer
 from genie_play.models.convs import frames_to_input
@@ -25,9 +28,24 @@ def psnr_from_mse(mse: torch.Tensor) -> float:
     return float(10 * torch.log10(1.0 / (mse.detach().float() / 4).clamp_min(1e-10)))
 
 
+# The share of training frames (tokenizer) or clips (LAM, dynamics) recoloured by data/augment.py.
+RECOLOUR_SHARE = 0.5
+
+
 def data_provenance(data_dir: Path, recording: Recording) -> dict:
-    """What a checkpoint records of its training data: the folder and its game ticks per frame."""
-    return {"data": str(data_dir), "frame_skip": recording.frame_skip}
+    """What a checkpoint records of its training data: the folder, its game ticks per frame, its games and
+    the colour augmentation."""
+    return {"data": str(data_dir), "frame_skip": recording.frame_skip, "games": sorted(set(recording.games.tolist())),
+            "recolour_share": RECOLOUR_SHARE}
+
+
+def seeded_generator(sampler) -> tuple[torch.Generator, Callable[[int], None]]:
+    """A CPU generator for augmentation and a reseed function that reseeds it with the sampler."""
+    generator = torch.Generator().manual_seed(0)
+    def reseed(seed: int) -> None:
+        sampler.reseed(seed)
+        generator.manual_seed(seed)
+    return generator, reseed
 
 
 # --- tokenizer ---------------------------------------------------------------------------------
@@ -42,11 +60,12 @@ def tokenizer_loss(model, frames: torch.Tensor):
 def tokenizer_run(config, data_dir: Path, device) -> Run:
     recording = Recording(data_dir, "train")
     sampler = FrameSampler(recording)
+    generator, reseed = seeded_generator(sampler)
     def next_batch(batch_size):
-        return torch.from_numpy(sampler.sample(batch_size)).to(device, non_blocking=True)
+        frames = recolour(torch.from_numpy(sampler.sample(batch_size)), generator, RECOLOUR_SHARE)
+        return frames.to(device, non_blocking=True)
 
-    return Run("tokenizer", Tokenizer(config), tokenizer_loss, next_batch, sampler.reseed,
-               data_provenance(data_dir, recording))
+    return Run("tokenizer", Tokenizer(config), tokenizer_loss, next_batch, reseed, data_provenance(data_dir, recording))
 
 
 # --- latent action model ------------------------------------------------------------------------
@@ -75,11 +94,12 @@ def pad_clip_starts(clips: np.ndarray, rng: np.random.Generator, share: float = 
 def lam_run(config, data_dir: Path, device) -> Run:
     recording = Recording(data_dir, "train")
     sampler = ClipSampler(recording, config.window)
+    generator, reseed = seeded_generator(sampler)
     def next_batch(batch_size):
         clips = pad_clip_starts(sampler.sample(batch_size), sampler.rng)
-        return torch.from_numpy(clips).to(device, non_blocking=True)
+        return recolour(torch.from_numpy(clips), generator, RECOLOUR_SHARE).to(device, non_blocking=True)
 
-    return Run("lam", LatentActionModel(config), lam_loss, next_batch, sampler.reseed, data_provenance(data_dir, recording))
+    return Run("lam", LatentActionModel(config), lam_loss, next_batch, reseed, data_provenance(data_dir, recording))
 
 
 # --- dynamics ---------------------------------------------------------------------------------
@@ -101,7 +121,7 @@ def dynamics_loss(model, batch):
     tokens, actions = batch  # (B, T, N) int64, (B, T-1) int64
     mask_id = unwrap(model).config.mask_id
     inputs, mask = mask_for_training(tokens, mask_id)
-    logits = model(inputs, actions, mask)  # (M, V): the masked positions only
+    logits = model(inputs, actions, mask, tokens)  # (M, V): the masked positions only; copies from clean tokens
     target = tokens[mask]
     loss = F.cross_entropy(logits.float(), target)
     acc = (logits.argmax(-1) == target).float().mean()
@@ -110,42 +130,58 @@ def dynamics_loss(model, batch):
 
 @torch.no_grad()
 def pretokenize(recording: Recording, tokenizer: Tokenizer, lam: LatentActionModel, device, batch: int = 256,
-                progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """Every frame's tokens (E, S, N) int16 and the LAM's action from each frame to the next (E, S) int8."""
+                progress=None, recolour_share: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame's tokens (E, S, N) int16 and the LAM's action from each frame to the next (E, S) int8.
+    A `recolour_share` of the environments' streams is recoloured first, each with one transform throughout."""
     frames = recording.frames  # (E, S, H, W, 3)
     E, S = frames.shape[:2]
-    flat = frames.reshape(E * S, *frames.shape[2:])
-    tokens = np.empty((E * S, tokenizer.config.grid ** 2), np.int16)
+    generator = torch.Generator().manual_seed(seed)
+    tokens = np.empty((E, S, tokenizer.config.grid ** 2), np.int16)
     actions = np.zeros((E, S), np.int8)
-    for i in range(0, E * S, batch):
-        tokens[i : i + batch] = tokenizer.encode(torch.from_numpy(flat[i : i + batch]).to(device)).cpu().numpy()
-        if progress:
-            progress(i + batch, 2 * E * S)
     for e in range(E):
-        clip = torch.from_numpy(frames[e : e + 1]).to(device)  # (1, S, H, W, 3)
+        clip = recolour(torch.from_numpy(frames[e : e + 1]), generator, recolour_share).to(device)  # (1, S, H, W, 3)
+        for i in range(0, S, batch):
+            tokens[e, i : i + batch] = tokenizer.encode(clip[0, i : i + batch]).cpu().numpy()
         first = torch.from_numpy(recording.arrays["first"][e : e + 1])
         actions[e, :-1] = lam.infer_actions(clip, first)[0].cpu().numpy()
         if progress:
-            progress(E * S + (e + 1) * S, 2 * E * S)
-    return tokens.reshape(E, S, -1), actions
+            progress((e + 1) * S, E * S)
+    return tokens, actions
 
 
 def file_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
+def read_token_cache(cache: Path, streams: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """A token cache's tokens (E, S, N) and actions (E, S) when it is there, readable and fits the `streams`
+    (E, S) of the recording; None otherwise: a damaged or empty cache is computed again, not an error."""
+    if not cache.is_file():
+        return None
+    try:
+        with np.load(cache, allow_pickle=False) as z:
+            tokens, actions = z["tokens"], z["actions"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    fits = (tokens.ndim == 3 and tokens.shape[:2] == tuple(streams) and actions.shape == tuple(streams)
+            and np.issubdtype(tokens.dtype, np.integer) and np.issubdtype(actions.dtype, np.integer))
+    return (tokens, actions) if fits else None
+
+
 def load_token_cache(data_dir: Path, tokenizer_path: Path, lam_path: Path, out_dir: Path, device, progress=None):
     """Tokens and LAM actions of the training split, computed once and cached in out_dir (one cache per
-    tokenizer, LAM and set of shards, so new data is never read with another's tokens)."""
+    tokenizer, LAM and set of shards, so new data is never read with another's tokens). A damaged cache is
+    computed again."""
     recording = Recording(data_dir, "train")
     shards = hashlib.sha256("\n".join(f"{p.name}:{p.stat().st_size}" for p in recording.paths).encode()).hexdigest()[:8]
-    cache = Path(out_dir) / f"tokens-{file_digest(tokenizer_path)}-{file_digest(lam_path)}-{shards}.npz"
-    if cache.exists():
-        with np.load(cache, allow_pickle=False) as z:
-            return z["tokens"], z["actions"], recording
+    recoloured = f"-recolour{RECOLOUR_SHARE:g}" if RECOLOUR_SHARE else ""
+    cache = Path(out_dir) / f"tokens-{file_digest(tokenizer_path)}-{file_digest(lam_path)}-{shards}{recoloured}.npz"
+    cached = read_token_cache(cache, recording.frames.shape[:2])
+    if cached is not None:
+        return (*cached, recording)
     tokenizer = load_model(tokenizer_path, "tokenizer", device)
     lam = load_model(lam_path, "lam", device)
-    tokens, actions = pretokenize(recording, tokenizer, lam, device, progress=progress)
+    tokens, actions = pretokenize(recording, tokenizer, lam, device, progress=progress, recolour_share=RECOLOUR_SHARE)
     from genie_play.atomic import atomic_path
 
     with atomic_path(cache, suffix=".npz") as tmp:

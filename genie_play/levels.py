@@ -1,0 +1,128 @@
+"""Level drawing without a window: the sketch palette, the hero stamp, the starter level and procedural
+platformer sketches, all as (size, size, 3) uint8 arrays. The sketch screen (genie_play.app) draws with
+these; so do `soak`, `label` and the held-out prompt sets.
+"""
+
+import colorsys
+
+import numpy as np
+
+Color = tuple[int, int, int]
+
+# The CoinRun player as the world saw it in its training frames: 4 x 6 pixels at 64 x 64, its face
+# and body in cream, the head's outline and the legs only partly covering the background (the game
+# draws the sprite at a higher resolution and the frames are downscaled).
+FACE: Color = (233, 223, 199)
+BODY: Color = (230, 218, 191)
+SKIN_SHADE: Color = (224, 209, 175)
+HERO_COLOURS = {"F": FACE, "B": BODY, "S": SKIN_SHADE}
+HERO_ROWS = (  # upper case: solid, lower case: a third of the pixel (blended over the background)
+    ".fff",
+    "fFFf",
+    "fFFf",
+    "SBBS",
+    ".SS.",
+    ".S.S",
+)
+PARTIAL_COVER = 0.33
+# Where CoinRun shows its player, whose camera follows it: top-left of the sprite in a 64 x 64 frame.
+HERO_SPAWN = (30, 29)
+
+# Flat colours in the spirit of CoinRun levels; "player" is the hero's own colour.
+PALETTE: dict[str, Color] = {
+    "sky": (120, 180, 235),
+    "ground": (115, 80, 50),
+    "platform": (160, 160, 170),
+    "hazard": (220, 45, 35),
+    "coin": (250, 205, 40),
+    "player": FACE,
+}
+GROUND_ROWS = 8
+
+
+def hsv_color(hue: float, saturation: float = 0.8, value: float = 0.9) -> Color:
+    red, green, blue = colorsys.hsv_to_rgb(hue % 1.0, saturation, value)
+    return int(red * 255), int(green * 255), int(blue * 255)
+
+
+def hero_sprite(unit: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The hero at `unit` pixels per sprite pixel: colours (6u, 4u, 3) uint8 and cover (6u, 4u) float in [0, 1]."""
+    colours = np.zeros((len(HERO_ROWS), len(HERO_ROWS[0]), 3), np.uint8)
+    cover = np.zeros(colours.shape[:2])
+    for row, text in enumerate(HERO_ROWS):
+        for col, char in enumerate(text):
+            if char != ".":
+                colours[row, col] = HERO_COLOURS[char.upper()]
+                cover[row, col] = 1.0 if char.isupper() else PARTIAL_COVER
+    expand = lambda array: array.repeat(unit, 0).repeat(unit, 1)  # noqa: E731
+    return expand(colours), expand(cover)
+
+
+def hero_unit(size: int) -> int:
+    """Sprite pixels are this many frame pixels wide in a (size, size) frame, as every sketch element is."""
+    return max(1, size // 64)
+
+
+def hero_size(size: int = 64) -> tuple[int, int]:
+    """(width, height) in pixels of the hero in a (size, size) frame."""
+    unit = hero_unit(size)
+    return len(HERO_ROWS[0]) * unit, len(HERO_ROWS) * unit
+
+
+def stamp_hero(pixels: np.ndarray, left: int, top: int) -> None:
+    """Draws the hero into pixels (size, size, 3) uint8 in place, top-left at (left, top), clipped to the frame."""
+    colours, cover = hero_sprite(hero_unit(pixels.shape[0]))
+    height, width = cover.shape
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + height, pixels.shape[0]), min(left + width, pixels.shape[1])
+    if y0 >= y1 or x0 >= x1:
+        return
+    sprite = colours[y0 - top:y1 - top, x0 - left:x1 - left].astype(np.float64)
+    weight = cover[y0 - top:y1 - top, x0 - left:x1 - left, None]
+    under = pixels[y0:y1, x0:x1].astype(np.float64)
+    pixels[y0:y1, x0:x1] = np.rint(under + weight * (sprite - under)).astype(np.uint8)
+
+
+def spawn_point(size: int = 64) -> tuple[int, int]:
+    """Top-left of the hero where the world expects it (CoinRun's player position), in a (size, size) frame."""
+    unit = hero_unit(size)
+    return HERO_SPAWN[0] * size // 64 // unit * unit, HERO_SPAWN[1] * size // 64 // unit * unit
+
+
+def starter_level(size: int = 64) -> np.ndarray:
+    """Sky, a ground strip, platforms, a coin and the hero standing where the world expects its player:
+    (size, size, 3) uint8."""
+    canvas = np.empty((size, size, 3), np.uint8)
+    canvas[:] = PALETTE["sky"]
+    ground_top = size - size * GROUND_ROWS // 64
+    canvas[ground_top:] = PALETTE["ground"]
+    unit = hero_unit(size)
+    left, top = spawn_point(size)
+    feet = top + hero_size(size)[1]
+    canvas[feet: feet + 3 * unit, left - 8 * unit: left + 14 * unit] = PALETTE["platform"]
+    canvas[ground_top - 12 * unit: ground_top - 9 * unit, size - 18 * unit: size - 4 * unit] = PALETTE["platform"]
+    canvas[ground_top - 18 * unit: ground_top - 14 * unit, size - 12 * unit: size - 8 * unit] = PALETTE["coin"]
+    stamp_hero(canvas, left, top)
+    return canvas
+
+
+def random_level(seed: int, size: int = 64) -> np.ndarray:
+    """A procedural platformer sketch (ground with gaps, platforms, hazards, coins, the hero on a ledge
+    where the world expects its player): (size, size, 3) uint8. Used as extra prompts where no images are at hand."""
+    rng = np.random.default_rng(seed)
+    canvas = np.empty((size, size, 3), np.uint8)
+    canvas[:] = hsv_color(rng.uniform(0.5, 0.65), 0.45, 0.95)
+    ground_top = size - int(rng.integers(6, 14))
+    canvas[ground_top:] = PALETTE["ground"]
+    for _ in range(int(rng.integers(0, 3))):  # gaps with lava
+        x = int(rng.integers(20, size - 8))
+        canvas[ground_top:, x:x + 6] = PALETTE["hazard"]
+    for _ in range(int(rng.integers(1, 4))):
+        x, y, width = int(rng.integers(0, size - 12)), int(rng.integers(12, ground_top - 10)), int(rng.integers(8, 20))
+        canvas[y:y + 3, x:x + width] = PALETTE["platform"]
+        canvas[y - 5:y - 2, x + width // 2:x + width // 2 + 3] = PALETTE["coin"]
+    left, top = spawn_point(size)
+    feet = top + hero_size(size)[1]
+    canvas[feet:feet + 3, left - int(rng.integers(2, 10)):left + int(rng.integers(6, 14))] = PALETTE["platform"]
+    stamp_hero(canvas, left, top)
+    return canvas
