@@ -135,8 +135,8 @@ def build_config(kind: str, config: dict, path: Path):
         raise CheckpointError(f"{path}: config has fields this genie_play does not know: {', '.join(sorted(unknown))}")
     for field in dataclasses.fields(config_cls):
         if field.name in config and not config_value_fits(field.type, config[field.name]):
-            raise CheckpointError(f"{path}: {kind} config field {field.name} is {config[field.name]!r:.40}, "
-                                  f"expected {CONFIG_TYPE_NAMES.get(field.type, field.type)}")
+            raise CheckpointError(f"{path}: invalid {kind} config (field {field.name} is {config[field.name]!r:.40}, "
+                                  f"expected {CONFIG_TYPE_NAMES.get(field.type, field.type)})")
     try:
         return config_cls(**config)
     except (TypeError, ValueError) as e:

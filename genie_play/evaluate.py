@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from genie_play.atomic import refuse_to_replace, write_text_atomic
 from genie_play.checkpoint import describe
 from genie_play.data.datasets import ClipSampler, Recording
-from genie_play.data.effects import effect_labels, effect_names
+from genie_play.data.effects import effect_label_names, effect_labels, effect_names, majority_effects
 from genie_play.errors import GenieError
 from genie_play.media import save_png
 from genie_play.metrics import normalized_mutual_info, psnr, ssim
@@ -85,6 +85,8 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
     arrays["clips"] = clips
     report = build_report(clips, effect_labels(true_actions, games), arrays, world)
     report["action_effects"] = {game: list(effect_names(game)) for game in np.unique(games).tolist()}
+    report["code_effects"] = majority_effects(arrays["lam_actions"], effect_label_names(true_actions, games),
+                                              world.num_actions)
     report["frame_skip"] = {"data": sampler.recording.frame_skip, "dynamics": trained_frame_skip(weights_dir)}
     return report, arrays
 

@@ -188,7 +188,8 @@ def summarize(rows: list[dict]) -> dict:
         codes.append({"code": code, "scene_dx": round(float(dx[:, code].mean()), 2),
                       "scene_dy": round(float(np.mean([row["scene_shift_t8"][code][1] for row in rows])), 2),
                       "sign": sign if share > 0 else "0", "same_sign_share": round(share, 3),
-                      "consistent": share >= CONSISTENT_SHARE})
+                      "consistent": share >= CONSISTENT_SHARE,
+                      "still_share": round(float(np.mean(signs[:, code] == 0)), 3)})
     spread_codes = float(np.mean([row["spread_codes_t8"] for row in rows]))
     spread_seeds = float(np.mean([row["spread_seeds_t8"] for row in rows]))
     return {
@@ -199,6 +200,8 @@ def summarize(rows: list[dict]) -> dict:
         "spread_seeds_t8": round(spread_seeds, 3),
         "spread_ratio_t8": ratio(spread_codes, spread_seeds),
         "consistent_codes": sum(code["consistent"] for code in codes),
+        # codes that do one horizontal thing on CONSISTENT_SHARE of the prompts, "no horizontal shift" included
+        "consistent_or_still_codes": sum(code["consistent"] or code["still_share"] >= CONSISTENT_SHARE for code in codes),
         "codes": codes,
     }
 
@@ -259,7 +262,8 @@ def summary_lines(report: dict) -> list[str]:
     lines = [f"{row['name']:<{width}}  {figures(row)}" for row in report["per_prompt"]]
     for name, summary in [*report["kinds"].items(), ("all", report)]:
         lines.append(f"{name} ({summary['prompts']} prompts): {figures(summary)}  "
-                     f"consistent codes {summary['consistent_codes']}/{len(summary['codes'])}")
+                     f"consistent codes {summary['consistent_codes']}/{len(summary['codes'])} "
+                     f"(with still ones {summary['consistent_or_still_codes']})")
     labels = report.get("code_labels") or []
     for code in report["codes"]:
         label = f" {labels[code['code']]}" if code["code"] < len(labels) else ""

@@ -8,13 +8,14 @@ succeeds finishes in about a second."""
 
 import itertools
 import os
+from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from PIL import Image  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
@@ -90,7 +91,7 @@ def spec(files: dict) -> dict:
                   "--batch", "1", "--device", "cpu"], {
             **common, "--data": choice([str(data)], [str(files["missing"]), str(w)]), "--out": outputs("r.json", "r2.json"),
             "--overwrite": FLAG, "--clips": integers((1, 3), 1, 4096), "--length": integers((5, 6), 5, 64),
-            "--batch": integers((1, 3), 1, 256), "--split": choice(["test", "train"], ["val", "a/b"]),
+            "--batch": integers((1, 3), 1, 1024), "--split": choice(["test", "train"], ["val", "a/b"]),
             "--temperature": floats((0.0, 2.0)), "--maskgit-steps": integers((1, 3), 1, 64),
             "--decoded-frames": FLAG}),
         "eval-prompts": (["--weights", str(w), "--prompts", str(files["prompts"]), "--out", str(out / "p.json"),
@@ -102,7 +103,7 @@ def spec(files: dict) -> dict:
             "#1": outputs("w", "w2"), "--dtype": choice(["float16", "float32"], ["int8"]), "--overwrite": FLAG}),
         "bench": (["--weights", str(w), "--device", "cpu", "--steps", "1", "--batches", "1"], {
             **common, "--steps": integers((1, 2), 1, 100_000), "--maskgit-steps": integers((1, 3), 1, 64),
-            "--batches": choice(["1", "1,2"], ["0", "-1", "1,,2", "257", ""]), "--json": FLAG, "--fp32": FLAG}),
+            "--batches": choice(["1", "1,2"], ["0", "-1", "1,,2", "4097", ""]), "--json": FLAG, "--fp32": FLAG}),
         "play": (["--weights", str(w), "--device", "cpu"], {
             **common, "--image": inputs, "--scale": scale, "--clip": choice([str(files["clip"])], [str(files["image"])])}),
         "sketch": (["--weights", str(w), "--device", "cpu"], {
@@ -157,7 +158,7 @@ def snapshot(root, skip) -> dict:
     """Every file under root but those under `skip`: path -> (size, modification time)."""
     found = {}
     for folder, dirs, names in os.walk(root):
-        if os.path.abspath(folder).startswith(str(skip)):
+        if skip is not None and os.path.abspath(folder).startswith(str(skip)):
             continue
         for name in names:
             path = os.path.join(folder, name)
@@ -178,36 +179,78 @@ def check_result(result, args):
         assert usage_box or one_line, f"{line}\n{result.stderr}"
 
 
-COMMANDS = {"info": 20, "collect": 20, "train": 20, "eval": 25, "eval-prompts": 10, "export": 15, "bench": 15,
-            "play": 15, "sketch": 15, "render": 25, "label": 10, "mimic": 20}
+COMMANDS = {"info": 20, "collect": 25, "train": 25, "eval": 30, "eval-prompts": 12, "export": 20, "bench": 20,
+            "play": 20, "sketch": 20, "render": 30, "label": 12, "mimic": 25}  # examples each
+OUTPUTS = {"collect": {"#0"}, "train": {"--out"}, "eval": {"--out"}, "eval-prompts": {"--out"}, "export": {"#1"},
+           "sketch": {"--out"}, "render": {"--out"}, "mimic": {"--out"}}
 counter = itertools.count()
+
+
+def named_outputs(command: str, base: list[str], drawn: dict) -> list[Path]:
+    """The paths the command line names as outputs (the generated value, else the base one), made absolute."""
+    paths = []
+    for name in OUTPUTS.get(command, ()):
+        if name in drawn:
+            value = drawn[name]
+        elif name.startswith("#"):
+            value = base[int(name[1:])]
+        elif name in base:
+            value = base[base.index(name) + 1]
+        else:
+            continue
+        if value and value.strip():
+            paths.append(Path(os.path.abspath(value)))
+    return paths
+
+
+def changes_outside(before: dict, after: dict, allowed: list[Path]) -> list[str]:
+    """Files added, changed or removed, except those under an output path or beside an output file with its
+    stem (an eval report writes <stem>_grid.png next to <stem>.json)."""
+    def allowed_path(path: str) -> bool:
+        return any(path.startswith(str(p)) or path.startswith(str(p.parent / p.stem)) for p in allowed)
+
+    changed = {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+    return sorted(path for path in changed if not allowed_path(path))
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_any_command_line_exits_0_or_2_with_one_clear_line(world, command):
     if command == "collect":
         pytest.importorskip("procgen")
-    base, options = spec({**world, "out": world["out"] / "PLACEHOLDER", "blocked_out": world["blocked"]})[command]
+    placeholder = str(world["out"] / "PLACEHOLDER")
+    base, options = spec({**world, "out": Path(placeholder), "blocked_out": world["blocked"]})[command]
 
     @settings(max_examples=COMMANDS[command], deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(data=st.data())
     def drive(data):
-        out = world["out"] / f"case-{next(counter)}"
-        names = data.draw(st.lists(st.sampled_from(sorted(options)), unique=True, max_size=3), label="options")
-        args = [a.replace(str(world["out"] / "PLACEHOLDER"), str(out)) for a in base]
-        extra = []
+        case = world["out"] / f"case-{next(counter)}"
+        cwd = case / "cwd"  # relative paths land here: a file in it that no output names is a stray write
+        cwd.mkdir(parents=True)
+        names = data.draw(st.lists(st.sampled_from(sorted(options)), unique=True, max_size=4), label="options")
+        drawn = {}
         for name in names:
             value = data.draw(options[name], label=name)
-            value = value if value is None else value.replace(str(world["out"] / "PLACEHOLDER"), str(out))
+            drawn[name] = value if value is None else value.replace(placeholder, str(case))
+        args = [a.replace(placeholder, str(case)) for a in base]
+        extra = []
+        for name, value in drawn.items():
             if name.startswith("#"):
                 args[int(name[1:])] = value
             else:
                 extra += [name] if value is None else [name, value]
         argv = ["eval" if command.startswith("eval") else command] + args + extra
-        before = snapshot(world["root"], world["out"])
-        result = CliRunner().invoke(app, argv)
+        before = {**snapshot(world["root"], world["out"]), **snapshot(cwd, None)}
+        old_cwd = os.getcwd()
+        os.chdir(cwd)
+        try:
+            allowed = named_outputs(command, args, drawn)
+            result = CliRunner().invoke(app, argv)
+        finally:
+            os.chdir(old_cwd)
         check_result(result, argv)
-        assert snapshot(world["root"], world["out"]) == before, f"files outside the outputs changed: {argv}"
+        event(f"exit {result.exit_code}")
+        after = {**snapshot(world["root"], world["out"]), **snapshot(cwd, None)}
+        assert changes_outside(before, after, allowed) == [], f"files outside the outputs changed: {argv}"
 
     drive()

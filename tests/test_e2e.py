@@ -62,6 +62,9 @@ def test_collect_train_eval_export_render_info(tmp_path):
     assert all(0 <= u <= 1 for u in report["code_usage"])
     assert 0 <= report["action_nmi"] <= 1 + 1e-9
     assert report["action_effects"] == {"coinrun": ["left", "right", "jump", "jump-left", "jump-right", "still"]}
+    used = [row for row in report["code_effects"] if row["effect"] is not None]
+    assert len(report["code_effects"]) == 8 and used, "every code has a row; the codes in use name a CoinRun effect"
+    assert all(row["effect"].startswith("coinrun:") and 0 < row["share"] <= 1 for row in used)
     assert -1 <= report["tokenizer_ssim"] <= 1
     for key in ("tokenizer_psnr", "rollout_psnr_t4", "copy_psnr_t4"):
         assert 0 < report[key] <= 100, key

@@ -2,6 +2,7 @@
 copy path, --init into a model with a copy head, and `train all` on one time budget."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,3 +164,35 @@ def test_train_all_needs_a_time_budget(mixed_data, tmp_path):
     result = cli("train", "all", "--data", mixed_data, "--out", tmp_path / "run", "--preset", "tiny")
     assert result.exit_code == 2
     assert "error: train all: give the time budget" in result.output
+
+
+def test_majority_effects_name_each_codes_most_common_true_effect():
+    from genie_play.data.effects import effect_label_names, majority_effects
+
+    actions = np.array([[7, 7, 1, 5], [8, 7, 1, 4]])  # right right left up / right+up right left no-op
+    codes = np.array([[0, 0, 1, 2], [3, 0, 1, 2]])
+    rows = majority_effects(codes, effect_label_names(actions, np.array(["coinrun", "coinrun"])), 5)
+    assert [r["effect"] for r in rows] == ["coinrun:right", "coinrun:left", "coinrun:jump", "coinrun:jump-right", None]
+    assert rows[2]["share"] == 0.5 and rows[0]["share"] == 1.0 and rows[4]["share"] == 0.0
+
+
+GENERALIST = Path(__file__).resolve().parent.parent / "weights" / "generalist"
+
+
+@pytest.mark.skipif(not (GENERALIST / "dynamics.safetensors").exists(), reason="bundled generalist weights not present")
+def test_bundled_generalist_world_keeps_a_held_out_sketch_and_the_coinrun_world_does_not():
+    from genie_play.images import load_image
+    from genie_play.metrics import psnr
+    from genie_play.world import load_world
+
+    sketch = load_image(GENERALIST.parent.parent / "assets" / "heldout" / "sketches" / "sketch-flat-classic.png", 64)
+    kept = {}
+    for name, folder in (("generalist", GENERALIST), ("coinrun", GENERALIST.parent)):
+        world = load_world(folder, device="cpu", seed=0)
+        world.reset(sketch)
+        frame = world.step(world.code_labels.index("still"))
+        kept[name] = float(psnr(sketch, frame))
+    generalist = load_world(GENERALIST, device="cpu")
+    assert generalist.dynamics.config.copy_head
+    assert len(set(generalist.code_labels)) == len(generalist.code_labels) == 8
+    assert kept["generalist"] > 27 and kept["generalist"] > kept["coinrun"] + 3, kept

@@ -158,7 +158,7 @@ def plan_jobs(out_dir: Path, game: str, levels: tuple[int, int], steps: int, spl
     except GenieError as error:
         raise DataError(str(error)) from None
     if policy not in POLICIES:
-        raise DataError(f"unknown policy {policy!r} (choose {' or '.join(POLICIES)})")
+        raise DataError(f"unknown policy {policy!r} (choose uniform or explore)")
     if frame_skip < 1:
         raise DataError(f"bad frame skip {frame_skip} (need >= 1)")
     for name, value in (("frames to record", steps), ("environments a shard", num_envs), ("steps a shard", steps_per_shard)):

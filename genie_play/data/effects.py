@@ -28,12 +28,30 @@ def effect_names(game: str) -> tuple[str, ...]:
     return effect_groups(game)[1]
 
 
-def effect_labels(actions: np.ndarray, games: np.ndarray) -> np.ndarray:
-    """actions (C, T) Procgen ids, games (C,) str -> (C, T) int64: one label per distinct (game, effect)."""
+def effect_label_names(actions: np.ndarray, games: np.ndarray) -> np.ndarray:
+    """actions (C, T) Procgen ids, games (C,) str -> (C, T) object: "game:effect" of each action."""
     names = np.empty(actions.shape, dtype=object)
     for game in np.unique(games):
         rows = games == game
         effect_of_action, names_of_effects = effect_groups(game)
         labels = np.asarray(names_of_effects, dtype=object)[effect_of_action[actions[rows]]]
         names[rows] = game + ":" + labels
+    return names
+
+
+def effect_labels(actions: np.ndarray, games: np.ndarray) -> np.ndarray:
+    """actions (C, T) Procgen ids, games (C,) str -> (C, T) int64: one label per distinct (game, effect)."""
+    names = effect_label_names(actions, games)
     return np.unique(names, return_inverse=True)[1].reshape(actions.shape).astype(np.int64)
+
+
+def majority_effects(codes: np.ndarray, effect_names_: np.ndarray, num_codes: int) -> list[dict]:
+    """codes (...) int LAM codes, effect_names_ (...) "game:effect" of the true action at the same steps ->
+    for each code, its most common true effect and the share of the code's steps that effect has."""
+    rows = []
+    for code in range(num_codes):
+        names, counts = np.unique(effect_names_[codes == code].astype(str), return_counts=True)
+        top = int(counts.argmax()) if len(counts) else None
+        rows.append({"code": code, "effect": None if top is None else str(names[top]),
+                     "share": 0.0 if top is None else round(float(counts[top] / counts.sum()), 3)})
+    return rows
