@@ -169,6 +169,8 @@ def train_cmd(
         for name, metrics in results.items():
             typer.echo(f"{name}: " + (json.dumps(metrics) if metrics else "finished before, skipped"))
         return
+    if resume and not (Path(out) / f"{stage}.safetensors").exists():
+        typer.echo(f"note: {Path(out) / f'{stage}.safetensors'} not found, so --resume starts a fresh run", err=True)
     bar, update = progress_bar(f"train {stage}")
     with bar:
         metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,

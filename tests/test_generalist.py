@@ -196,3 +196,11 @@ def test_bundled_generalist_world_keeps_a_held_out_sketch_and_the_coinrun_world_
     assert generalist.dynamics.config.copy_head
     assert len(set(generalist.code_labels)) == len(generalist.code_labels) == 8
     assert kept["generalist"] > 27 and kept["generalist"] > kept["coinrun"] + 3, kept
+
+
+def test_resume_without_a_checkpoint_says_it_starts_fresh(mixed_data, tmp_path):
+    result = CliRunner().invoke(app, ["train", "lam", "--data", str(mixed_data), "--out", str(tmp_path / "run"), "--preset", "tiny",
+                                      "--device", "cpu", "--threads", "1", "--resume"])
+    assert result.exit_code == 0, result.output
+    assert "--resume starts a fresh run" in result.output
+    assert (tmp_path / "run" / "lam.safetensors").exists()
