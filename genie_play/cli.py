@@ -1,5 +1,6 @@
 """The `genie-play` command line. Commands are thin: parse, call library code, print."""
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -156,25 +157,20 @@ def train_cmd(
             raise GenieError("train all: give the time budget of the three stages with --max-minutes")
         if tokenizer or lam or batch_size or lr:
             raise GenieError("train all: --tokenizer, --lam, --batch-size and --lr apply to one stage; train stages one by one")
-        bars = []
-        def progress_for(name):
-            bars.append(progress_bar(f"train {name}")[0])
-            bars[-1].__enter__()
-            return bars[-1].update
-        try:
+        with contextlib.ExitStack() as bars:
+            def progress_for(name):
+                return bars.enter_context(progress_bar(f"train {name}")[0]).update
             results = train_all(data, out, max_minutes, preset, resume, device, seed, threads, init, max_steps, progress_for)
-        finally:
-            for b in bars:
-                b.__exit__(None, None, None)
         for name, metrics in results.items():
             typer.echo(f"{name}: " + (json.dumps(metrics) if metrics else "finished before, skipped"))
         return
-    if resume and not (Path(out) / f"{stage}.safetensors").exists():
-        typer.echo(f"note: {Path(out) / f'{stage}.safetensors'} not found, so --resume starts a fresh run", err=True)
+    fresh = resume and not (Path(out) / f"{stage}.safetensors").exists()
     bar, update = progress_bar(f"train {stage}")
     with bar:
         metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,
                               max_minutes, init, lr, update)
+    if fresh:  # said after the run, so that a user error stays a single line
+        typer.echo(f"note: {Path(out) / f'{stage}.safetensors'} was not there to resume, so this run started fresh", err=True)
     typer.echo("final: " + json.dumps(metrics))
 
 

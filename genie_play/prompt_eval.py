@@ -31,7 +31,7 @@ import numpy as np
 from genie_play.atomic import refuse_to_replace, write_text_atomic
 from genie_play.errors import GenieError
 from genie_play.images import load_image
-from genie_play.labels import scene_shift
+from genie_play.labels import frame_change, scene_shift
 from genie_play.media import save_png
 from genie_play.metrics import shifted_psnr
 
@@ -142,8 +142,8 @@ def hold_each_code(world, image: np.ndarray, seeds: list[int], steps: int = STEP
 
 
 def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute pixel difference, 0..255, of two uint8 arrays of the same shape."""
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+    """Mean absolute pixel difference, 0..255, of two uint8 arrays of the same shape (labels.frame_change on 0..255)."""
+    return 255.0 * frame_change(a, b)
 
 
 def score_prompt(frames: np.ndarray, prompt: np.ndarray, max_shift: int = MAX_SHIFT) -> dict:

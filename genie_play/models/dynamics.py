@@ -64,10 +64,11 @@ class Dynamics(nn.Module):
     def output_logits(self, x: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
         """x (..., d) hidden states, previous (...) int64 tokens at the same positions one frame earlier
         -> logits (..., V), with the copy path folded in when the model has one."""
-        logits = self.head(self.norm(x))
+        h = self.norm(x)
+        logits = self.head(h)
         if not self.config.copy_head:
             return logits
-        gate = self.copy_gate(self.norm(x)).float()  # (..., 1)
+        gate = self.copy_gate(h).float()  # (..., 1)
         index = previous.unsqueeze(-1)
         copied = torch.logaddexp(logits.float().gather(-1, index), gate).to(logits.dtype)
         return logits.scatter(-1, index, copied)

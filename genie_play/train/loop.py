@@ -118,6 +118,12 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
     return metrics
 
 
+def refuse_to_overwrite(ckpt: Path, resume: bool) -> None:
+    """A run's checkpoint is only continued (--resume), never silently replaced."""
+    if ckpt.exists() and not resume:
+        raise GenieError(f"{ckpt}: exists already; pass --resume to continue it or choose another --out")
+
+
 def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | None, info: DistInfo, device) -> tuple[int, float]:
     """Loads what the run starts from (its own checkpoint with --resume, or --init weights) and returns the
     step to start at and the training seconds already spent. Refuses to overwrite a checkpoint silently."""
@@ -128,11 +134,12 @@ def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | N
         restore_optimizer(opt, extra, device)
         start = int(extra["step"].item()) if "step" in extra else int(prov.get("step", 0))
         spent_s = float(extra["elapsed_s"].item()) if "elapsed_s" in extra else 0.0
-    elif ckpt.exists() and info.is_main and not resume:
-        raise GenieError(f"{ckpt}: exists already; pass --resume to continue it or choose another --out")
-    elif init is not None:
-        load_initial_weights(model, init, run.name)
-        run.provenance["init"] = str(init)
+    else:
+        if info.is_main:
+            refuse_to_overwrite(ckpt, resume)
+        if init is not None:
+            load_initial_weights(model, init, run.name)
+            run.provenance["init"] = str(init)
     if info.is_main:  # temp files of a save that a kill interrupted (atomic_path names them .<name>.<random>.tmp)
         for stale in ckpt.parent.glob(f".{ckpt.name}.*.tmp"):
             stale.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from genie_play.checkpoint import describe
 from genie_play.device import resolve_device
 from genie_play.errors import GenieError
 from genie_play.train.distributed import init_distributed, local_device, shutdown
-from genie_play.train.loop import train
+from genie_play.train.loop import refuse_to_overwrite, train
 from genie_play.train.presets import preset
 from genie_play.train.stages import dynamics_run, lam_run, tokenizer_run
 
@@ -26,9 +26,7 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         raise GenieError(str(e)) from None
     changes = {k: v for k, v in {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes, "lr": lr}.items()
                if v is not None}
-    checkpoint = Path(out_dir) / f"{stage}.safetensors"
-    if checkpoint.exists() and not resume:  # before the data loads (and the dynamics' minutes of pre-tokenising)
-        raise GenieError(f"{checkpoint}: exists already; pass --resume to continue it or choose another --out")
+    refuse_to_overwrite(Path(out_dir) / f"{stage}.safetensors", resume)  # before the data loads and pre-tokenising
     loop_cfg = dataclasses.replace(loop_cfg, **changes)
     loop_cfg = dataclasses.replace(loop_cfg, warmup=min(loop_cfg.warmup, max(1, loop_cfg.max_steps // 10)))
     torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
