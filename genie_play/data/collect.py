@@ -48,12 +48,16 @@ class CollectJob:
     variant: str = "default"
 
 
+def check_policy(kind: str) -> None:
+    if kind not in POLICIES:
+        raise DataError(f"unknown policy {kind!r} (choose {' or '.join(POLICIES)})")
+
+
 class Policy:
     """'uniform': a fresh uniform action every step. 'explore': held actions (1-8 steps), biased to move on, 25% uniform."""
 
     def __init__(self, kind: str, num_envs: int, rng: np.random.Generator):
-        if kind not in POLICIES:
-            raise DataError(f"unknown policy {kind!r} (choose uniform or explore)")
+        check_policy(kind)
         self.kind, self.rng = kind, rng
         self.current = rng.integers(0, NUM_PROCGEN_ACTIONS, num_envs)
         self.left = np.zeros(num_envs, dtype=np.int64)
@@ -157,8 +161,7 @@ def plan_jobs(out_dir: Path, game: str, levels: tuple[int, int], steps: int, spl
         check_split(split)
     except GenieError as error:
         raise DataError(str(error)) from None
-    if policy not in POLICIES:
-        raise DataError(f"unknown policy {policy!r} (choose uniform or explore)")
+    check_policy(policy)
     if frame_skip < 1:
         raise DataError(f"bad frame skip {frame_skip} (need >= 1)")
     for name, value in (("frames to record", steps), ("environments a shard", num_envs), ("steps a shard", steps_per_shard)):
