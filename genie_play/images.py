@@ -1,4 +1,4 @@
-"""Load any reasonable image as a square RGB frame for the model, and save frames as PNG.
+"""Load any reasonable image as a square RGB frame for the model.
 
 `load_image` accepts a path, a PIL image or a numpy array and returns a (size, size, 3)
 uint8 RGB array: the short side is scaled to `size` and the long side is center-cropped.
@@ -33,7 +33,6 @@ Policy choices, in one place:
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import stat
@@ -43,10 +42,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from genie_play.atomic import write_bytes_atomic
 from genie_play.errors import ImageError
 
-__all__ = ["BACKGROUND", "FORMATS", "MAX_PIXELS", "load_image", "save_png"]
+__all__ = ["BACKGROUND", "FORMATS", "MAX_PIXELS", "load_image"]
 
 BACKGROUND = (255, 255, 255)
 MAX_PIXELS = 40_000_000
@@ -77,38 +75,6 @@ def load_image(src, size: int = 64, *, max_pixels: int = MAX_PIXELS) -> np.ndarr
     if isinstance(src, (str, os.PathLike)):
         return _from_path(src, size, max_pixels)
     raise _fail(f"<{type(src).__name__}>", "unsupported image source (expected a path, a PIL image or a numpy array)")
-
-
-def save_png(path, frame: np.ndarray, *, overwrite: bool = False) -> Path:
-    """Write `frame` (uint8, (H, W), (H, W, 3) or (H, W, 4)) to `path` as PNG, atomically.
-
-    Refuses to replace an existing file unless `overwrite=True`. (The existence check and
-    the rename are not one step: a file created in between by another process is replaced.)
-    """
-    try:
-        name = os.fsdecode(os.fspath(path))
-    except TypeError:
-        raise _fail(f"<{type(path).__name__}>", "not a file path") from None
-    p = Path(name)
-    if not isinstance(frame, np.ndarray):
-        raise _fail(name, f"frame must be a numpy array, got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise _fail(name, f"frame must be uint8, got {frame.dtype}")
-    if not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (3, 4))):
-        raise _fail(name, f"frame must have shape (H, W), (H, W, 3) or (H, W, 4), got {frame.shape}")
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise _fail(name, f"frame is empty (shape {frame.shape})")
-    if p.is_dir():
-        raise _fail(name, "is a directory")
-    if (p.exists() or p.is_symlink()) and not overwrite:
-        raise _fail(name, "already exists (pass overwrite=True to replace it)")
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(frame)).save(buf, format="PNG")
-    try:
-        write_bytes_atomic(p, buf.getvalue())
-    except OSError as e:
-        raise _fail(name, f"cannot write: {_describe(e)}") from None
-    return p
 
 
 # ----------------------------------------------------------------------------- helpers

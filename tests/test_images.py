@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from genie_play.errors import GenieError, ImageError
-from genie_play.images import BACKGROUND, MAX_PIXELS, load_image, save_png
+from genie_play.images import BACKGROUND, MAX_PIXELS, load_image
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 WHITE = np.array(BACKGROUND, np.uint8)
@@ -525,65 +525,6 @@ def test_pil_image_file_name_is_used(tmp_path):
     p = save(Image.fromarray(np.full((4, 4), np.nan, np.float32)), tmp_path / "nan.tif")
     with Image.open(p) as im:
         image_error(im, str(p))
-
-
-# ----------------------------------------------------------------------------- save_png
-
-
-def test_save_png_roundtrip(tmp_path):
-    frame = noise(64, 64)
-    p = tmp_path / "sub" / "out.png"
-    assert save_png(p, frame) == p
-    with Image.open(p) as im:
-        assert im.format == "PNG"
-        np.testing.assert_array_equal(np.asarray(im), frame)
-    np.testing.assert_array_equal(load_image(p), frame)
-    assert sorted(x.name for x in p.parent.iterdir()) == ["out.png"]  # no temp files left
-
-
-def test_save_png_refuses_overwrite(tmp_path):
-    p = tmp_path / "out.png"
-    p.write_bytes(b"keep me")
-    msg = str(pytest.raises(ImageError, save_png, p, noise(8, 8)).value)
-    assert str(p) in msg and "exists" in msg and len(msg.splitlines()) == 1
-    assert p.read_bytes() == b"keep me"
-    save_png(str(p), noise(8, 8), overwrite=True)
-    assert (load_image(p, size=8) == noise(8, 8)).all()
-
-
-@pytest.mark.parametrize(
-    "frame",
-    [
-        np.zeros((8, 8, 3), np.float32),
-        np.zeros((8, 8, 2), np.uint8),
-        np.zeros((8,), np.uint8),
-        np.zeros((0, 8, 3), np.uint8),
-        [[0, 1], [2, 3]],
-    ],
-)
-def test_save_png_bad_frame(tmp_path, frame):
-    p = tmp_path / "bad.png"
-    msg = str(pytest.raises(ImageError, save_png, p, frame).value)
-    assert str(p) in msg and len(msg.splitlines()) == 1
-    assert not p.exists()
-
-
-def test_save_png_bad_targets(tmp_path):
-    with pytest.raises(ImageError, match="directory"):
-        save_png(tmp_path, noise(4, 4), overwrite=True)
-    blocker = tmp_path / "file"
-    blocker.write_bytes(b"x")
-    with pytest.raises(ImageError, match="cannot write"):
-        save_png(blocker / "out.png", noise(4, 4))
-    with pytest.raises(ImageError):
-        save_png(12, noise(4, 4))
-
-
-def test_save_png_gray_and_rgba(tmp_path):
-    save_png(tmp_path / "g.png", noise(5, 5, 1)[..., 0])
-    save_png(tmp_path / "a.png", noise(5, 5, 4))
-    check_frame(load_image(tmp_path / "g.png"))
-    check_frame(load_image(tmp_path / "a.png"))
 
 
 # ----------------------------------------------------------------------------- properties
