@@ -37,7 +37,6 @@ import math
 import os
 import stat
 import warnings
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
