@@ -284,6 +284,39 @@ def export(
 
 @app.command()
 @exit_on_genie_error
+def motion(
+    data: Path = typer.Option(..., parser=path_text, help="recorded play (collect's output folder)"),
+    weights: Path = typer.Option(None, parser=path_text, help="weights folder whose LAM reads the codes "
+                                                               "(default: the bundled weights/)"),
+    split: str = typer.Option("train", callback=validate.split_name, help="the data split to measure on"),
+    clips: int = typer.Option(2048, min=1, max=validate.MAX_EVAL_CLIPS * 4, help="random clips of 16 frames"),
+    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="which clips"),
+    device: str = typer.Option("auto", callback=validate.device_name, help="auto, cpu or cuda"),
+    axes: str = typer.Option("x", help="x: the camera moves the view sideways only (the dynamics moves it up "
+                                        "and down itself); xy: both ways"),
+    save: bool = typer.Option(False, help="write the table into WEIGHTS/play.json as code_motion, the "
+                                          "camera motion the world then plays with (other settings kept)"),
+):
+    """Measure how far each latent code moves the scene in recorded play: the camera motion a world adds."""
+    from genie_play.camera import measure_code_motion, save_code_motion
+    from genie_play.world import BUNDLED_WEIGHTS
+
+    if axes not in ("x", "xy"):
+        raise GenieError(f"--axes {axes}: choose x or xy")
+    bar, update = progress_bar("clips")
+    with bar:
+        result = measure_code_motion(weights, data, split, clips, seed, device, axes, progress=update)
+    for code, ((dx, dy), share) in enumerate(zip(result["code_motion"], result["share"])):
+        typer.echo(f"code {code}: scene dx {dx:+.3f} dy {dy:+.3f} px a step ({share:.1%} of transitions)")
+    if save:
+        source = (f"mean scene shift of each LAM code over {result['transitions']} transitions of {data} "
+                  f"(split {split}, seed {seed}, axes {axes}): genie-play motion --data {data} --clips {clips} --seed {seed} "
+                  f"--axes {axes}")
+        typer.echo(f"wrote {save_code_motion(weights or BUNDLED_WEIGHTS, result['code_motion'], source)}")
+
+
+@app.command()
+@exit_on_genie_error
 def bench(
     weights: Path = typer.Option(None, parser=path_text, help="weights folder (default: the bundled weights/)"),
     device: str = typer.Option("auto", callback=validate.device_name, help="auto, cpu or cuda"),

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genie_play.camera import roll_blocks, shift_frames, split_motion
 from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
@@ -34,6 +35,9 @@ class _Step:
 
     frames: np.ndarray  # (B, H, W, 3) uint8 before the step
     tokens: torch.Tensor  # (B, N) int64 before the step
+    pixels: torch.Tensor  # (B, H, W, 3) uint8 on the device before the step: the world's own frame, unpanned
+    camera: np.ndarray  # (B, 2) float pan before the step
+    cache: tuple | None = None  # the KV cache's (k, v) before the step moved its token grid
     pushed: bool = False  # the step's frame has entered the KV cache
     dropped: tuple | None = None  # KV cache frame dropped by that push
 
@@ -43,7 +47,7 @@ class World:
                  seed: int = 0, batch: int = 1, temperature: float = DEFAULT_TEMPERATURE,
                  maskgit_steps: int = DEFAULT_MASKGIT_STEPS, weights_id: str = "custom",
                  code_labels: list[str] | None = None, undo_depth: int = 64, keep_still_pixels: bool = True,
-                 bf16: bool | None = None, cuda_graphs: bool = True):
+                 bf16: bool | None = None, cuda_graphs: bool = True, code_motion=None):
         check_compatible(tokenizer, dynamics, lam)
         self.tokenizer, self.dynamics, self.lam = tokenizer.eval(), dynamics.eval(), lam.eval() if lam else None
         self.device = dynamics.pos_emb.device
@@ -56,14 +60,16 @@ class World:
         # Show the prompt's own pixels, and keep every patch whose token a step leaves unchanged as it was,
         # rather than the tokenizer's reconstruction: the player's picture stays sharp where nothing moves.
         self.keep_still_pixels = keep_still_pixels
+        self.code_motion = checked_code_motion(code_motion, dynamics.config.num_actions)  # (A, 2) px a step, or None
+        self.camera = np.zeros((batch, 2))  # (B, 2) px: how far the frame on screen is panned from the world's own
         on_cuda = self.device.type == "cuda"
         self.bf16 = on_cuda if bf16 is None else bf16  # None: on CUDA only
         self.cuda_graphs = on_cuda and cuda_graphs  # CUDA only
         self._graphs = GraphSet()
         self.generator = torch.Generator(self.device)
         self.cache = None
-        self.frames = None  # (B, H, W, 3) uint8
-        self.pixels = None  # (B, H, W, 3) uint8 on the device: self.frames before the copy to the host
+        self.frames = None  # (B, H, W, 3) uint8: what the player sees, self.pixels panned by self.camera
+        self.pixels = None  # (B, H, W, 3) uint8 on the device: the world's own frame
         self.tokens = None  # (B, N) int64: the tokens behind self.frames
         self.prompt = None
         self.history: list[_Step] = []
@@ -99,6 +105,7 @@ class World:
             self.pixels = prompt.clone() if self.keep_still_pixels else self.tokenizer.decode(tokens)
         self.frames = self.pixels.cpu().numpy()
         self.tokens = tokens
+        self.camera = np.zeros((self.batch, 2))
         self.history.clear()
         self.pending = None
         self.step_count = 0
@@ -118,13 +125,16 @@ class World:
             raise GenieError(f"step_batch needs {self.batch} actions, got {actions.size}")
         if actions.min() < 0 or actions.max() >= self.num_actions:
             raise GenieError(f"latent action must be in [0, {self.num_actions}), got {actions.tolist()}")
+        codes = actions
         actions = torch.from_numpy(actions).to(self.device)
         t0 = time.perf_counter()
         self.settle()
+        before = _Step(self.frames, self.tokens, self.pixels, self.camera.copy())
+        self._move_camera(codes, before)
         tokens = self.sample_tokens(actions)
         self._sync()
         t1 = time.perf_counter()
-        self.history.append(_Step(self.frames, self.tokens))
+        self.history.append(before)
         if len(self.history) > self.undo_depth:
             self.history.pop(0)
         self.frames = self._next_frames(tokens)
@@ -160,12 +170,41 @@ class World:
             if last.pushed:
                 self.cache.pop(last.dropped)
             self.pending = None
-            self.frames, self.tokens = last.frames, last.tokens
-            self.pixels = torch.from_numpy(self.frames).to(self.device)
+            if last.cache is not None:
+                self.cache.k.copy_(last.cache[0])
+                self.cache.v.copy_(last.cache[1])
+            self.frames, self.tokens, self.pixels, self.camera = last.frames, last.tokens, last.pixels, last.camera
             self.step_count -= 1
         return self.frame
 
     # --- internals ---------------------------------------------------------------------------
+    def _move_camera(self, codes: np.ndarray, before: _Step) -> None:
+        """Adds each world's code's camera motion (codes (B,) int64). Whole tokens of it move the world's token
+        grid, pixels and KV cache (so the next frame is generated against the moved one, and the copy path keeps
+        what it keeps where the camera put it); the rest, under half a token, pans the frame on screen."""
+        if self.code_motion is None:
+            return
+        steps, self.camera = split_motion(self.camera + self.code_motion[codes], self.tokenizer.config.patch)
+        if not steps.any():
+            return
+        if self.undo_depth > 0:
+            before.cache = (self.cache.k.clone(), self.cache.v.clone())
+        grid, patch = self.tokenizer.config.grid, self.tokenizer.config.patch
+        tokens, pixels = self.tokens.clone().view(self.batch, grid, grid), self.pixels.clone()
+        k, v = (x.view(x.shape[0], self.batch, grid, grid, *x.shape[2:]) for x in (self.cache.k, self.cache.v))
+        for b, (dx, dy) in enumerate(steps.tolist()):
+            tokens[b] = roll_blocks(roll_blocks(tokens[b], 1, dx, 1), 0, dy, 1)  # (g, g)
+            pixels[b] = roll_blocks(roll_blocks(pixels[b], 1, dx, patch), 0, dy, patch)  # (H, W, 3)
+            for cached in (k, v):  # (L, B, g, g, heads, window, hd): each position keeps its own past
+                cached[:, b] = roll_blocks(roll_blocks(cached[:, b], 2, dx, 1), 1, dy, 1)
+        self.tokens, self.pixels = tokens.view(self.batch, -1), pixels
+
+    def _shown(self, pixels: torch.Tensor) -> np.ndarray:
+        """The world's own frames (B, H, W, 3) uint8 on the device -> what the player sees: panned by the camera."""
+        if self.code_motion is not None:
+            pixels = shift_frames(pixels, np.floor(self.camera + 0.5))
+        return pixels.cpu().numpy()
+
     def _sync(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -250,7 +289,7 @@ class World:
         else:
             pixels = self._render(tokens, self.tokens, self.pixels)
         self.pixels = pixels
-        return pixels.cpu().numpy()
+        return self._shown(pixels)
 
     def _render(self, tokens: torch.Tensor, prev_tokens: torch.Tensor, prev_pixels: torch.Tensor) -> torch.Tensor:
         """tokens, prev_tokens (B, N) int64, prev_pixels (B, H, W, 3) uint8 -> pixels (B, H, W, 3) uint8."""
@@ -274,6 +313,20 @@ class World:
         if len(images) != self.batch:
             raise GenieError(f"reset needs 1 or {self.batch} prompt images, got {len(images)}")
         return np.stack([load_image(im, self.image_size) for im in images])  # (B, H, W, 3)
+
+
+def checked_code_motion(code_motion, num_actions: int, source: str = "code_motion"):
+    """None, or each code's camera motion as a float array (num_actions, 2) of finite pixels a step."""
+    if code_motion is None:
+        return None
+    try:
+        motion = np.asarray(code_motion, dtype=np.float64)
+    except (TypeError, ValueError):
+        motion = None
+    if motion is None or motion.shape != (num_actions, 2) or not np.isfinite(motion).all():
+        raise CheckpointError(f"{source}: camera motion must be {num_actions} pairs [dx, dy] of pixels a step, "
+                              f"one per latent code, got {str(code_motion)[:60]}")
+    return motion
 
 
 def check_compatible(tokenizer: Tokenizer, dynamics: Dynamics, lam: LatentActionModel | None) -> None:
@@ -356,6 +409,9 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
     kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
     kwargs.setdefault("code_labels", play.get("code_labels"))
     kwargs.setdefault("keep_still_pixels", play.get("keep_still_pixels", True))
+    if "code_motion" not in kwargs:
+        kwargs["code_motion"] = checked_code_motion(play.get("code_motion"), dynamics.config.num_actions,
+                                                    f"{play_json if play_json.exists() else files['dynamics']}: code_motion")
     check_maskgit_steps(kwargs["maskgit_steps"], dynamics.config.tokens_per_frame, steps_source,
                         GenieError if steps_source == "--maskgit-steps" else CheckpointError)
     digest = hashlib.sha256(files["dynamics"].read_bytes()).hexdigest()[:12]

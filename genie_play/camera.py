@@ -1,0 +1,115 @@
+"""Camera motion: how far each latent code moves the scene, measured on recorded play, and the moves that
+carry it in the world.
+
+In the recorded games a code's scroll is a fraction of a pixel a tick, under the 8 × 8 pixels one token
+covers, so the dynamics keeps its tokens where they were and the scroll never adds up (docs/findings.md).
+The world therefore carries the view itself: each code has a mean scene shift (dx, dy) in pixels a step,
+the mean over every transition the LAM gives that code in the data (the sign convention of
+genie_play.labels.scene_shift: + = the scene moves right / down), kept in the weights' play.json as
+`code_motion`. The world adds it up; each whole token of it moves the token grid, the pixels and the KV
+cache by one token (the uncovered edge repeats the edge tokens, for the dynamics to regenerate), and the
+rest, under half a token, pans the frame on screen.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genie_play.labels import scene_shift
+
+MOTION_CLIPS = 2048  # clips of 16 frames: 30,720 transitions, about 15 s of phase correlation on 2 cores
+
+
+def shift_frames(pixels: torch.Tensor, shifts: np.ndarray) -> torch.Tensor:
+    """pixels (B, H, W, 3) uint8, shifts (B, 2) int (dx, dy) -> (B, H, W, 3) uint8: each frame moved by its
+    (dx, dy) pixels (+ = right / down), the uncovered edge filled by repeating the frame's last row or column."""
+    out = pixels.clone()
+    for b, (dx, dy) in enumerate(np.asarray(shifts, dtype=np.int64).tolist()):
+        if dx or dy:
+            out[b] = roll_blocks(roll_blocks(pixels[b], 1, dx, 1), 0, dy, 1)
+    return out
+
+
+def roll_blocks(x: torch.Tensor, dim: int, shift: int, block: int) -> torch.Tensor:
+    """x moved by `shift` blocks of `block` entries along `dim` (+ = towards higher indices); the blocks
+    uncovered at the edge repeat the edge block, so nothing wraps around from the other side."""
+    if shift == 0:
+        return x
+    size = x.shape[dim]
+    index = torch.arange(size, device=x.device)
+    source = (index // block - shift).clamp(0, size // block - 1) * block + index % block
+    return x.index_select(dim, source)
+
+
+def split_motion(camera: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """camera (B, 2) float px, the scene's motion not yet carried by the tokens -> (token steps (B, 2) int64 to
+    move the token grid by now, the pan left over (B, 2) float in [-patch/2, patch/2))."""
+    steps = np.floor(camera / patch + 0.5).astype(np.int64)
+    return steps, camera - steps * patch
+
+
+def clip_shifts(clips: np.ndarray) -> np.ndarray:
+    """clips (C, T, H, W, 3) uint8 -> the scene shift of each transition (C, T-1, 2) float (dx, dy) px."""
+    return np.array([[scene_shift(clip[t], clip[t + 1]) for t in range(len(clip) - 1)] for clip in clips])
+
+
+@torch.no_grad()
+def fit_code_motion(lam, clips: np.ndarray, batch: int = 32, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """lam: a LatentActionModel, clips (C, T, H, W, 3) uint8 -> (motion (A, 2) float: each code's mean scene
+    shift (dx, dy) in px a step, 0 for a code the clips never use; share (A,) of the transitions per code)."""
+    device = next(lam.parameters()).device
+    codes, shifts = [], []
+    for i in range(0, len(clips), batch):
+        chunk = clips[i:i + batch]
+        codes.append(lam.infer_actions(torch.from_numpy(chunk).to(device)).cpu().numpy())
+        shifts.append(clip_shifts(chunk))
+        if progress:
+            progress(i + len(chunk), len(clips))
+    codes, shifts = np.concatenate(codes).ravel(), np.concatenate(shifts).reshape(-1, 2)
+    actions = lam.config.num_actions
+    counts = np.bincount(codes, minlength=actions)
+    sums = np.stack([np.bincount(codes, weights=shifts[:, axis], minlength=actions) for axis in range(2)], 1)
+    motion = sums / np.maximum(counts, 1)[:, None]
+    return motion, counts / counts.sum()
+
+
+def measure_code_motion(weights_dir, data_dir, split: str = "train", clips: int = MOTION_CLIPS, seed: int = 0,
+                        device: str = "auto", axes: str = "x", progress=None) -> dict:
+    """Each code's mean scene shift on `clips` random 16-frame clips of a recording, the codes read by the
+    LAM of `weights_dir` -> {"code_motion": [[dx, dy], ...] px a step, "share": [...], "clips", "transitions"}.
+    axes "x" keeps dy at 0: the dynamics moves the scene up and down itself (falls and jumps cross whole
+    tokens), and adding the camera's dy on top moved CoinRun further from the real frames (docs/findings.md)."""
+    if axes not in ("x", "xy"):
+        raise ValueError(f"axes must be 'x' or 'xy', got {axes!r}")
+    from genie_play.checkpoint import load_model
+    from genie_play.data.datasets import ClipSampler, Recording
+    from genie_play.device import resolve_device
+    from genie_play.errors import GenieError
+    from genie_play.world import BUNDLED_WEIGHTS, weights_files
+
+    lam_path = weights_files(weights_dir or BUNDLED_WEIGHTS)["lam"]
+    if not lam_path.exists():
+        raise GenieError(f"{lam_path}: measuring camera motion needs the weights' latent action model")
+    lam = load_model(lam_path, "lam", resolve_device(device)).eval()
+    sampler = ClipSampler(Recording(data_dir, split), 16, seed=seed)
+    motion, share = fit_code_motion(lam, sampler.sample(clips), progress=progress)
+    if axes == "x":
+        motion[:, 1] = 0.0
+    return {"code_motion": [[round(float(dx), 3), round(float(dy), 3)] for dx, dy in motion],
+            "share": [round(float(x), 4) for x in share], "clips": clips, "transitions": clips * 15}
+
+
+def save_code_motion(weights_dir, motion: list, source: str) -> Path:
+    """Writes `motion` into weights_dir/play.json as code_motion (atomically, every other setting kept)."""
+    import json
+
+    from genie_play.atomic import write_text_atomic
+    from genie_play.world import play_settings
+
+    path = Path(weights_dir) / "play.json"
+    settings = play_settings(Path(weights_dir))
+    settings.update(code_motion=motion, code_motion_source=source)
+    write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
+    return path

@@ -1,0 +1,224 @@
+"""Camera motion: block rolls, the pan, the world moving its token grid, pixels and KV cache with it (and undo
+putting them back), the table measured from recorded play, and play.json carrying it."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_tiny_data
+from genie_play.camera import clip_shifts, fit_code_motion, roll_blocks, shift_frames, split_motion
+from genie_play.errors import CheckpointError
+from genie_play.world import World, load_world
+
+STILL = [[0.0, 0.0]] * 8
+
+
+def make_world(code_motion, seed=0, **kw):
+    kw.setdefault("maskgit_steps", 2)
+    return World(make_tokenizer(), make_dynamics(), make_lam(), seed=seed, code_motion=code_motion, **kw)
+
+
+def motion_for(code, dx, dy=0.0):
+    table = [[0.0, 0.0] for _ in range(8)]
+    table[code] = [dx, dy]
+    return table
+
+
+# --- rolls and pans -------------------------------------------------------------------------------------------
+def test_roll_blocks_moves_whole_blocks_and_repeats_the_edge_block():
+    x = torch.arange(12).view(1, 12)
+    assert roll_blocks(x, 1, 1, 4).tolist() == [[0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7]]
+    assert roll_blocks(x, 1, -2, 4).tolist() == [[8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11]]
+    assert torch.equal(roll_blocks(x, 1, 0, 4), x)
+    assert roll_blocks(x, 1, 20, 1).tolist() == [[0] * 12]  # further than the row: all edge, nothing wraps
+
+
+def test_shift_frames_moves_pixels_and_fills_the_uncovered_edge():
+    frames = random_frames(2, seed=3)  # (2, 64, 64, 3)
+    moved = shift_frames(frames, np.array([[3, -2], [0, 0]]))
+    assert torch.equal(moved[1], frames[1])
+    assert torch.equal(moved[0, :62, 3:], frames[0, 2:, :61])
+    assert torch.equal(moved[0, :62, :3], frames[0, 2:, :1].expand(62, 3, 3))  # left edge repeats column 0
+    assert torch.equal(moved[0, 62:], moved[0, 61:62].expand(2, 64, 3))  # bottom edge repeats the last row
+
+
+def test_split_motion_keeps_the_total_and_pans_under_half_a_token():
+    camera = np.array([[3.9, -4.1], [12.5, 0.0], [-20.0, 4.0]])
+    steps, pan = split_motion(camera, 8)
+    assert np.allclose(steps * 8 + pan, camera)
+    assert ((pan >= -4) & (pan < 4)).all()
+    assert steps.tolist() == [[0, -1], [2, 0], [-2, 1]]
+
+
+# --- the world ----------------------------------------------------------------------------------------------
+def test_a_still_camera_gives_the_frames_of_no_camera(prompt_array):
+    worlds = [make_world(None, seed=3), make_world(STILL, seed=3)]
+    runs = []
+    for world in worlds:
+        world.reset(prompt_array)
+        runs.append(np.stack([world.step(a) for a in (0, 3, 5, 1)]))
+    assert np.array_equal(*runs)
+
+
+def test_the_frame_on_screen_is_the_worlds_own_panned(prompt_array):
+    world = make_world(motion_for(2, 3.0, -1.0), temperature=0.0)
+    world.reset(prompt_array)
+    shown = world.step(2)
+    own = world.pixels[0].numpy()
+    assert world.camera.tolist() == [[3.0, -1.0]]
+    assert np.array_equal(shown[:63, 3:], own[1:, :61])
+    world.step(0)  # a code without motion leaves the pan where it is
+    assert world.camera.tolist() == [[3.0, -1.0]]
+
+
+def test_a_whole_token_of_motion_moves_tokens_pixels_and_cache(prompt_array):
+    world = make_world(motion_for(4, 8.0))  # one token right a step
+    world.reset(prompt_array)
+    world.step(1)
+    world.settle()
+    tokens, pixels = world.tokens.view(8, 8).clone(), world.pixels[0].clone()
+    k = world.cache.k.view(world.cache.k.shape[0], 8, 8, *world.cache.k.shape[2:]).clone()  # (L, 8, 8, heads, window, hd)
+    with torch.inference_mode():  # as in step(): the cache holds inference tensors
+        world._move_camera(np.array([4]), _step_of(world))
+    assert world.camera.tolist() == [[0.0, 0.0]]
+    moved = world.tokens.view(8, 8)
+    assert torch.equal(moved[:, 1:], tokens[:, :-1]) and torch.equal(moved[:, 0], tokens[:, 0])
+    assert torch.equal(world.pixels[0, :, 8:], pixels[:, :-8]) and torch.equal(world.pixels[0, :, :8], pixels[:, :8])
+    moved_k = world.cache.k.view_as(k)
+    assert torch.equal(moved_k[:, :, 1:], k[:, :, :-1]) and torch.equal(moved_k[:, :, 0], k[:, :, 0])
+
+
+def _step_of(world):
+    from genie_play.world import _Step
+
+    return _Step(world.frames, world.tokens, world.pixels, world.camera.copy())
+
+
+def test_holding_a_moving_code_scrolls_the_scene_its_way(prompt_array):
+    from genie_play.labels import scene_shift
+
+    world = make_world(motion_for(0, -2.0), temperature=0.0, maskgit_steps=1)
+    first = world.reset(prompt_array)
+    for _ in range(6):
+        last = world.step(0)
+    dx, dy = scene_shift(first, last)
+    assert dx < -6 and abs(dy) < 2  # 12 px left in all, of which whatever the dynamics regenerates
+
+
+def test_undo_after_the_grid_moved_restores_frame_tokens_and_cache(prompt_array):
+    world = make_world(motion_for(5, 0.0, 8.0), seed=2)
+    world.reset(prompt_array)
+    for code in (1, 2, 3):
+        world.step(code)
+    world.settle()
+    frame, tokens, camera = world.frame.copy(), world.tokens.clone(), world.camera.copy()
+    k, v, position = world.cache.k.clone(), world.cache.v.clone(), int(world.cache.position)
+    world.step(5)
+    world.settle()
+    assert not torch.equal(world.cache.k, k)
+    world.undo()
+    assert np.array_equal(world.frame, frame) and torch.equal(world.tokens, tokens)
+    assert np.array_equal(world.camera, camera) and int(world.cache.position) == position
+    assert torch.equal(world.cache.k, k) and torch.equal(world.cache.v, v)
+
+
+def test_camera_worlds_repeat_with_a_seed_and_batch_alike(prompt_array):
+    table = [[-3.0, 0.5], [2.5, 0.0], [0.0, -9.0], [1.0, 1.0], [0.0, 0.0], [5.0, 0.0], [-0.5, -0.5], [0.0, 4.0]]
+    codes = [0, 2, 5, 5, 7, 1, 3, 2]
+    single = [make_world(table, seed=4) for _ in range(2)]
+    runs = []
+    for world in single:
+        world.reset(prompt_array)
+        runs.append(np.stack([world.step(c) for c in codes]))
+    assert np.array_equal(*runs)
+    batched = make_world(table, seed=4, batch=2)
+    batched.reset(prompt_array)
+    frames = np.stack([batched.step_batch([c, 4])[0] for c in codes])
+    assert frames.shape == runs[0].shape and batched.camera[1].tolist() == [0.0, 0.0]
+
+
+def test_graph_path_with_a_camera_gives_the_frames_of_the_eager_path(monkeypatch, prompt_array):
+    from test_world import ACTIONS, _graphed_world, _rollout
+
+    table = [[-5.0, 0.0], [3.0, 2.0], [0.0, -6.0], [9.0, 0.0], [0.0, 0.0], [-1.5, 4.5], [0.0, 0.0], [2.0, -8.0]]
+    kw = dict(seed=4, batch=2, temperature=0.7, maskgit_steps=2, code_motion=table)
+    eager = _rollout(World(make_tokenizer(), make_dynamics(), make_lam(), **kw), prompt_array, ACTIONS * 3)
+    assert np.array_equal(_rollout(_graphed_world(monkeypatch, **kw), prompt_array, ACTIONS * 3), eager)
+
+
+def test_bad_camera_motion_is_refused():
+    with pytest.raises(CheckpointError, match="8 pairs"):
+        make_world([[1.0, 2.0]] * 7)
+    with pytest.raises(CheckpointError, match="8 pairs"):
+        make_world([[float("nan"), 0.0]] * 8)
+
+
+def test_load_world_reads_the_camera_from_play_json(tiny_weights):
+    (tiny_weights / "play.json").write_text(json.dumps({"code_motion": motion_for(3, -0.5, 0.25)}))
+    assert load_world(tiny_weights, device="cpu").code_motion[3].tolist() == [-0.5, 0.25]
+    assert load_world(tiny_weights, device="cpu", code_motion=None).code_motion is None
+    (tiny_weights / "play.json").write_text(json.dumps({"code_motion": [[0, 0]] * 3}))
+    with pytest.raises(CheckpointError, match=r"play\.json: code_motion"):
+        load_world(tiny_weights, device="cpu")
+
+
+# --- measuring it -------------------------------------------------------------------------------------------
+def _scrolling_clips(count, dx):
+    """(count, 16, 64, 64, 3) uint8: a smooth random picture scrolling dx px a frame, wrapping around."""
+    rng = np.random.default_rng(0)
+    base = torch.nn.functional.interpolate(torch.from_numpy(rng.random((count, 3, 16, 16))).float(), size=64,
+                                           mode="bicubic").clamp(0, 1).mul(255).byte().permute(0, 2, 3, 1).numpy()
+    return np.stack([np.stack([np.roll(b, dx * t, axis=1) for t in range(16)]) for b in base])
+
+
+def test_fit_code_motion_is_the_mean_shift_of_each_code():
+    clips = _scrolling_clips(3, 2)
+    shifts = clip_shifts(clips)
+    assert np.allclose(shifts, [2.0, 0.0], atol=0.05)
+    lam = make_lam()
+    motion, share = fit_code_motion(lam, clips, batch=2)
+    codes = lam.infer_actions(torch.from_numpy(clips)).numpy().ravel()
+    used = np.bincount(codes, minlength=8) > 0
+    assert np.allclose(motion[used], [2.0, 0.0], atol=0.05) and (motion[~used] == 0).all()
+    assert np.isclose(share.sum(), 1.0) and np.allclose(share, np.bincount(codes, minlength=8) / codes.size)
+
+
+def test_motion_command_prints_and_saves_into_play_json(tmp_path, tiny_weights):
+    from typer.testing import CliRunner
+
+    from genie_play.cli import app
+
+    data = write_tiny_data(tmp_path / "data")
+    (tiny_weights / "play.json").write_text(json.dumps({"temperature": 0.25}))
+    result = CliRunner().invoke(app, ["motion", "--data", str(data), "--weights", str(tiny_weights),
+                                      "--clips", "4", "--device", "cpu", "--save"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("px a step") == 8
+    saved = json.loads((tiny_weights / "play.json").read_text())
+    assert saved["temperature"] == 0.25 and np.asarray(saved["code_motion"]).shape == (8, 2)
+    assert "genie-play motion" in saved["code_motion_source"]
+    assert all(dy == 0 for _, dy in saved["code_motion"])  # --axes x, the default: the view moves sideways only
+    assert load_world(tiny_weights, device="cpu").code_motion.shape == (8, 2)
+
+
+def test_motion_command_refuses_unknown_axes_before_any_work(tmp_path, tiny_weights):
+    from typer.testing import CliRunner
+
+    from genie_play.cli import app
+
+    result = CliRunner().invoke(app, ["motion", "--data", str(tmp_path / "none"), "--weights", str(tiny_weights),
+                                      "--axes", "z", "--save"])
+    assert result.exit_code == 2 and "--axes z: choose x or xy" in result.output
+    assert not (tiny_weights / "play.json").exists()
+
+
+def test_measured_motion_keeps_dy_only_with_both_axes(tmp_path, tiny_weights):
+    from genie_play.camera import measure_code_motion
+
+    data = write_tiny_data(tmp_path / "data")
+    both = measure_code_motion(tiny_weights, data, clips=6, device="cpu", axes="xy")["code_motion"]
+    sideways = measure_code_motion(tiny_weights, data, clips=6, device="cpu")["code_motion"]
+    assert [dx for dx, _ in sideways] == [dx for dx, _ in both] and all(dy == 0 for _, dy in sideways)
+    assert any(dy != 0 for _, dy in both)  # blocky noise: phase correlation finds some vertical shift
