@@ -111,5 +111,6 @@ def save_code_motion(weights_dir, motion: list, source: str) -> Path:
     path = Path(weights_dir) / "play.json"
     settings = play_settings(Path(weights_dir))
     settings.update(code_motion=motion, code_motion_source=source)
-    write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
+    lines = [f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in settings.items()]
+    write_text_atomic(path, "{\n" + ",\n".join(lines) + "\n}\n")  # a setting a line, as the bundled ones
     return path

@@ -11,7 +11,7 @@ import typer.main
 from genie_play import cli, soak
 
 REPO = Path(__file__).resolve().parent.parent
-DOCS = [REPO / "README.md", REPO / "weights" / "MODEL_CARD.md", REPO / "weights" / "generalist" / "MODEL_CARD.md",
+DOCS = [REPO / "README.md", REPO / "weights" / "MODEL_CARD.md", REPO / "weights" / "coinrun" / "MODEL_CARD.md",
         *sorted((REPO / "docs").glob("*.md"))]
 SEPARATORS = {";", "&", "&&", "|", "||"}
 

@@ -176,18 +176,19 @@ def test_majority_effects_name_each_codes_most_common_true_effect():
     assert rows[2]["share"] == 0.5 and rows[0]["share"] == 1.0 and rows[4]["share"] == 0.0
 
 
-GENERALIST = Path(__file__).resolve().parent.parent / "weights" / "generalist"
+GENERALIST = Path(__file__).resolve().parent.parent / "weights"
+COINRUN = GENERALIST / "coinrun"
 
 
-@pytest.mark.skipif(not (GENERALIST / "dynamics.safetensors").exists(), reason="bundled generalist weights not present")
+@pytest.mark.skipif(not (COINRUN / "dynamics.safetensors").exists(), reason="bundled CoinRun weights not present")
 def test_bundled_generalist_world_keeps_a_held_out_sketch_and_the_coinrun_world_does_not():
     from genie_play.images import load_image
     from genie_play.metrics import psnr
     from genie_play.world import load_world
 
-    sketch = load_image(GENERALIST.parent.parent / "assets" / "heldout" / "sketches" / "sketch-flat-classic.png", 64)
+    sketch = load_image(GENERALIST.parent / "assets" / "heldout" / "sketches" / "sketch-flat-classic.png", 64)
     kept = {}
-    for name, folder in (("generalist", GENERALIST), ("coinrun", GENERALIST.parent)):
+    for name, folder in (("generalist", GENERALIST), ("coinrun", COINRUN)):
         world = load_world(folder, device="cpu", seed=0)
         world.reset(sketch)
         frame = world.step(world.code_labels.index("still"))
