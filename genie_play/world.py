@@ -3,6 +3,8 @@
 The world owns the KV cache of the last `window` frames, so memory stays flat however long a session runs.
 Several worlds step together when the world is built with batch > 1. On CUDA it runs under bf16 autocast,
 and once the cache is full (every shape then stays the same) each step replays CUDA graphs.
+With a camera table (`code_motion` in the weights' play.json) each code also moves the view: whole tokens
+of its motion move the token grid, pixels and KV cache, the rest pans the frame shown (genie_play/camera.py).
 """
 
 import hashlib
