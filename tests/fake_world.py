@@ -100,8 +100,9 @@ def fake_cli(monkeypatch, tmp_path, make_world):
     monkeypatch.chdir(tmp_path)
     worlds = []
 
-    def fake_open_world(weights, device, seed):
+    def fake_open_world(weights, device, seed, camera=True):
         worlds.append(make_world())
+        worlds[-1].camera_on = camera
         return worlds[-1]
 
     monkeypatch.setattr(commands, "open_world", fake_open_world)

@@ -39,6 +39,13 @@ def test_render_writes_a_gif(cli, prompt_png, tmp_path):
         assert image.n_frames == 4 and image.size == (128, 128)
 
 
+@pytest.mark.parametrize("flags, camera", [((), True), (("--camera",), True), (("--no-camera",), False)])
+def test_render_asks_for_the_camera_unless_told_not_to(cli, prompt_png, tmp_path, flags, camera):
+    result = cli("render", "--image", prompt_png, "--actions", "1", "--out", tmp_path / "c.png", *flags)
+    assert result.exit_code == 0, result.output
+    assert cli.worlds[-1].camera_on is camera
+
+
 def test_render_writes_a_png_strip(cli, prompt_png, tmp_path):
     out = tmp_path / "strip.png"
     assert cli("render", "--image", prompt_png, "--actions", "0,3", "--out", out, "--scale", 1).exit_code == 0

@@ -27,7 +27,7 @@ def test_render_screens_writes_every_screen(tmp_path, monkeypatch):
 
 def test_screenshot_main_uses_the_loaded_world(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GENIE_PLAY_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setattr(commands, "open_world", lambda weights, device, seed: FakeWorld())
+    monkeypatch.setattr(commands, "open_world", lambda weights, device, seed, camera=True: FakeWorld())
     assert screenshot.main([str(tmp_path / "out"), "--actions", "1,3", "--scale", "2"]) == 0
     assert len(capsys.readouterr().out.split()) == 4
     assert screenshot.main([str(tmp_path / "out"), "--actions", "99"]) == 2

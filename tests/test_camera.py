@@ -222,3 +222,25 @@ def test_measured_motion_keeps_dy_only_with_both_axes(tmp_path, tiny_weights):
     sideways = measure_code_motion(tiny_weights, data, clips=6, device="cpu")["code_motion"]
     assert [dx for dx, _ in sideways] == [dx for dx, _ in both] and all(dy == 0 for _, dy in sideways)
     assert any(dy != 0 for _, dy in both)  # blocky noise: phase correlation finds some vertical shift
+
+
+def test_render_no_camera_leaves_the_view_where_the_dynamics_puts_it(tmp_path, tiny_weights):
+    from PIL import Image, ImageSequence
+    from typer.testing import CliRunner
+
+    from genie_play.cli import app
+
+    (tiny_weights / "play.json").write_text(json.dumps({"temperature": 0.0, "maskgit_steps": 1,
+                                                        "code_motion": motion_for(0, -3.0)}))
+    strips = {}
+    for flag in ("--camera", "--no-camera"):
+        out = tmp_path / f"{flag.strip('-')}.png"
+        result = CliRunner().invoke(app, ["render", "--weights", str(tiny_weights), "--actions", "0,0,0",
+                                          "--out", str(out), "--scale", "1", "--device", "cpu", flag])
+        assert result.exit_code == 0, result.output
+        strips[flag] = np.array(Image.open(out).convert("RGB"))  # (64, 4 * 64, 3): prompt and 3 steps
+    plain = load_world(tiny_weights, device="cpu", code_motion=None)
+    plain.reset(strips["--camera"][:, :64])
+    expected = np.concatenate([plain.frame] + [plain.step(0) for _ in range(3)], axis=1)
+    assert np.array_equal(strips["--no-camera"], expected)
+    assert not np.array_equal(strips["--camera"], strips["--no-camera"])

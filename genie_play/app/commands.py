@@ -25,12 +25,14 @@ INTEGER = re.compile(r"-?[0-9]+")
 WeightsOption = typer.Option(None, "--weights", parser=path_text, help="weights folder (default: the bundled weights/)")
 DeviceOption = typer.Option("auto", "--device", callback=validate.device_name, help="auto, cpu or cuda")
 SeedOption = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="sampling seed")
+CameraOption = typer.Option(True, "--camera/--no-camera", help="move the view with the weights' camera table "
+                            "(code_motion in play.json), when they have one")
 
 
-def open_world(weights: Path | None, device: str, seed: int):
+def open_world(weights: Path | None, device: str, seed: int, camera: bool = True):
     from genie_play.world import load_world  # lazy: keeps `--help` fast (no torch import)
 
-    return load_world(weights, device=device, seed=seed)
+    return load_world(weights, device=device, seed=seed, **({} if camera else {"code_motion": None}))
 
 
 def default_prompt(size: int = 64):
@@ -83,13 +85,14 @@ def play(
     clip: Path | None = typer.Option(None, "--clip", parser=path_text,
                                      help=f"start with a ghost replay of this clip ({CLIP_HELP}); "
                                      "default prompt: its first frame"),
+    camera: bool = CameraOption,
 ):
     """Play a world in a window: mapped keys step the world; H shows every key."""
     from genie_play.data.clips import load_clip
 
     from .app import App
 
-    world = open_world(weights, device, seed)
+    world = open_world(weights, device, seed, camera)
     source = load_clip(clip, size=world.image_size) if clip is not None else None  # bad clips fail before the window
     if image is not None:
         prompt = image
@@ -107,6 +110,7 @@ def sketch(
                                     help="PNG to save the sketch to (S); never overwrites an existing file"),
     trace: Path | None = typer.Option(None, "--trace", parser=path_text, help="image shown under the canvas to trace over"),
     scale: int = typer.Option(8, "--scale", min=1, max=MAX_SCALE, help="window pixels per canvas pixel"),
+    camera: bool = CameraOption,
 ):
     """Sketch a level, then press Enter to play it."""
     from genie_play.images import load_image
@@ -115,7 +119,7 @@ def sketch(
 
     if out is not None:
         validate.check_output_file(out)
-    world = open_world(weights, device, seed)
+    world = open_world(weights, device, seed, camera)
     trace_pixels = load_image(trace, size=world.image_size) if trace is not None else None
     app = App(world, default_prompt(world.image_size), scale=scale, start="sketch", sketch_out=out)
     app.sketch.trace = trace_pixels
@@ -132,6 +136,7 @@ def render(
     device: str = DeviceOption,
     seed: int = SeedOption,
     scale: int = typer.Option(4, "--scale", min=1, max=MAX_SCALE, help="output pixels per frame pixel"),
+    camera: bool = CameraOption,
 ):
     """Generate frames for a list of codes, without a window, and write a GIF (or PNG strip)."""
     from genie_play.labels import code_names
@@ -142,7 +147,7 @@ def render(
         raise typer.BadParameter(f"{out}: use a .gif or .png file name", param_hint="--out")
     refuse_to_replace(out, overwrite)  # checked again when writing; this one saves the wait
     validate.check_output_file(out)
-    world = open_world(weights, device, seed)
+    world = open_world(weights, device, seed, camera)
     codes = parse_actions(actions, world.num_actions, code_names(world))
     validate.check_output_pixels(len(codes) + 1, world.image_size, world.image_size, scale, str(out))
     prompt = image if image is not None else default_prompt(world.image_size)
