@@ -13,7 +13,7 @@ import numpy as np
 from genie_play.data.clips import load_clip
 from genie_play.errors import GenieError
 from genie_play.images import load_image
-from genie_play.labels import scene_shift
+from genie_play.labels import step_shifts
 from genie_play.metrics import psnr
 from genie_play.mimic import infer_codes, replay_batch
 
@@ -22,7 +22,7 @@ SCROLL_THRESHOLD = 0.25    # |scene dx| in pixels a step below which the scene c
 
 def scroll_dx(frames: np.ndarray) -> np.ndarray:
     """frames (T, H, W, 3) -> (T-1,) horizontal scene scroll per step in pixels (phase correlation, + = right)."""
-    return np.array([scene_shift(a, b)[0] for a, b in zip(frames[:-1], frames[1:])])
+    return step_shifts(frames)[:, 0]
 
 
 def signs(dx: np.ndarray, threshold: float = SCROLL_THRESHOLD) -> np.ndarray:

@@ -80,6 +80,11 @@ def scene_shift(before: np.ndarray, after: np.ndarray, window: bool = True) -> t
     return float(dx), float(dy)
 
 
+def step_shifts(frames: np.ndarray) -> np.ndarray:
+    """frames (T, H, W, 3) -> (T-1, 2) float: the scene shift (dx, dy) in px of each step, by scene_shift."""
+    return np.array([scene_shift(a, b) for a, b in zip(frames[:-1], frames[1:])]).reshape(-1, 2)
+
+
 def frame_change(before: np.ndarray, after: np.ndarray) -> float:
     """Mean absolute difference of two uint8 frames, 0..1."""
     return float(np.abs(after.astype(np.float64) - before.astype(np.float64)).mean() / 255.0)
