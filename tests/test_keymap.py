@@ -99,6 +99,7 @@ CORRUPT_FILES = {
     "bad json": ("{not json", "not valid JSON"),
     "wrong shape": ('["left"]', '"codes"'),
     "unknown key": ('{"codes": {"0": "left", "1": "blorp"}}', "unknown key name 'blorp'"),
+    "nameless key": ('{"codes": {"0": "\\u001f"}}', "unknown key name '\\x1f'"),
     "code out of range": ('{"codes": {"9": "left"}}', "code 9 is out of range"),
     "code not a number": ('{"codes": {"zero": "left"}}', "not an integer"),
     "key on two codes": ('{"codes": {"0": "left", "3": "left"}}', "bound to two codes"),

@@ -43,9 +43,12 @@ def canonical_key_name(name: str) -> str:
     with warnings.catch_warnings():  # pygame warns that init() was not called; names still work
         warnings.simplefilter("ignore")
         try:
-            return pygame.key.name(pygame.key.key_code(name))
+            canonical = pygame.key.name(pygame.key.key_code(name))
         except ValueError:
-            raise KeymapError(f"unknown key name {name!r}") from None
+            canonical = ""
+    if not canonical:  # a control character has a key code but no name: nothing a player could press or read
+        raise KeymapError(f"unknown key name {name!r}")
+    return canonical
 
 
 def key_name_of(key_code: int) -> str:
