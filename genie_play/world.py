@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genie_play.camera import roll_blocks, shift_frames, split_motion
+from genie_play.camera import scroll, shift_frames, split_motion
 from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
@@ -195,10 +195,10 @@ class World:
         tokens, pixels = self.tokens.clone().view(self.batch, grid, grid), self.pixels.clone()
         k, v = (x.view(x.shape[0], self.batch, grid, grid, *x.shape[2:]) for x in (self.cache.k, self.cache.v))
         for b, (dx, dy) in enumerate(steps.tolist()):
-            tokens[b] = roll_blocks(roll_blocks(tokens[b], 1, dx, 1), 0, dy, 1)  # (g, g)
-            pixels[b] = roll_blocks(roll_blocks(pixels[b], 1, dx, patch), 0, dy, patch)  # (H, W, 3)
+            tokens[b] = scroll(tokens[b], dx, dy, 1, (0, 1))  # (g, g)
+            pixels[b] = scroll(pixels[b], dx, dy, patch, (0, 1))  # (H, W, 3)
             for cached in (k, v):  # (L, B, g, g, heads, window, hd): each position keeps its own past
-                cached[:, b] = roll_blocks(roll_blocks(cached[:, b], 2, dx, 1), 1, dy, 1)
+                cached[:, b] = scroll(cached[:, b], dx, dy, 1, (1, 2))
         self.tokens, self.pixels = tokens.view(self.batch, -1), pixels
 
     def _shown(self, pixels: torch.Tensor) -> np.ndarray:

@@ -16,7 +16,7 @@ from fake_world import FakeWorld, texture  # noqa: E402
 from genie_play.app.app import App  # noqa: E402
 from genie_play.app.keymap import RESERVED_KEYS  # noqa: E402
 from genie_play.app.paths import keymap_path  # noqa: E402
-from genie_play.app.play import REPEAT_DELAY_S  # noqa: E402
+from genie_play.app.play import REPEAT_DELAY_S, STEPS_PER_SECOND  # noqa: E402
 from genie_play.errors import GenieError  # noqa: E402
 from genie_play.levels import HERO_SPAWN, PALETTE, hero_size, hero_sprite  # noqa: E402
 
@@ -131,14 +131,38 @@ def test_holding_a_key_keeps_generating(make_app, clock):
     settle(app)
     clock.advance(REPEAT_DELAY_S + 0.01)
     for _ in range(4):
-        app.tick()  # the worker is idle and the key still down: one more step each frame
+        app.tick()  # the worker is idle and the key still down: one more step each 1/15 s
         assert app.worker.wait_idle(2.0)
+        clock.advance(1 / STEPS_PER_SECOND)
     code = app.keymap.code_for_key("right")
     assert app.world.actions == [code] * 5
     app.handle_event(pygame.event.Event(pygame.KEYUP, key=pygame.K_RIGHT, mod=0))
     app.tick()
     settle(app)
     assert len(app.world.actions) == 5
+
+
+def test_a_held_key_steps_at_the_set_rate_not_every_frame(make_app, clock):
+    app = make_app(steps_per_second=10)
+    app.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT, mod=0))
+    settle(app)
+    clock.advance(REPEAT_DELAY_S + 0.01)
+    for _ in range(60):  # one second of 60 frames a second: 10 steps, however fast the world is
+        app.tick()
+        assert app.worker.wait_idle(2.0)
+        clock.advance(1 / 60)
+    assert len(app.world.actions) == 1 + 10
+
+
+def test_rate_zero_steps_as_fast_as_the_world_runs(make_app):
+    app = make_app(steps_per_second=0)
+    app.handle_event(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT, mod=0))
+    settle(app)
+    app.play.held["right"] -= REPEAT_DELAY_S + 0.01  # held long enough, the clock standing still
+    for _ in range(5):
+        app.tick()
+        assert app.worker.wait_idle(2.0)
+    assert len(app.world.actions) == 1 + 5
 
 
 def test_presses_beyond_the_short_queue_are_dropped(make_app):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_tiny_data
-from genie_play.camera import clip_shifts, fit_code_motion, roll_blocks, shift_frames, split_motion
+from genie_play.camera import clip_shifts, fit_code_motion, roll_blocks, scroll, shift_frames, split_motion
 from genie_play.errors import CheckpointError
 from genie_play.world import World, load_world
 
@@ -33,6 +33,16 @@ def test_roll_blocks_moves_whole_blocks_and_repeats_the_edge_block():
     assert roll_blocks(x, 1, -2, 4).tolist() == [[8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11]]
     assert torch.equal(roll_blocks(x, 1, 0, 4), x)
     assert roll_blocks(x, 1, 20, 1).tolist() == [[0] * 12]  # further than the row: all edge, nothing wraps
+
+
+def test_scroll_wraps_columns_around_and_repeats_the_edge_row():
+    x = torch.arange(16).view(4, 4)
+    assert scroll(x, 1, 0, 1, (0, 1)).tolist() == [[3, 0, 1, 2], [7, 4, 5, 6], [11, 8, 9, 10], [15, 12, 13, 14]]
+    assert scroll(x, -1, 0, 1, (0, 1)).tolist() == [[1, 2, 3, 0], [5, 6, 7, 4], [9, 10, 11, 8], [13, 14, 15, 12]]
+    assert scroll(x, 0, 1, 1, (0, 1)).tolist() == [[0, 1, 2, 3], [0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    assert torch.equal(scroll(scroll(x, 3, 0, 1, (0, 1)), -3, 0, 1, (0, 1)), x)  # sideways nothing is lost
+    cells = torch.arange(4 * 4 * 2).view(4, 4, 2)  # blocks of 2 columns, a trailing dim carried along
+    assert torch.equal(scroll(cells, 1, 0, 2, (0, 1)), torch.cat([cells[:, 2:], cells[:, :2]], 1))
 
 
 def test_shift_frames_moves_pixels_and_fills_the_uncovered_edge():
@@ -83,11 +93,11 @@ def test_a_whole_token_of_motion_moves_tokens_pixels_and_cache(prompt_array):
     with torch.inference_mode():  # as in step(): the cache holds inference tensors
         world._move_camera(np.array([4]), _step_of(world))
     assert world.camera.tolist() == [[0.0, 0.0]]
-    moved = world.tokens.view(8, 8)
-    assert torch.equal(moved[:, 1:], tokens[:, :-1]) and torch.equal(moved[:, 0], tokens[:, 0])
-    assert torch.equal(world.pixels[0, :, 8:], pixels[:, :-8]) and torch.equal(world.pixels[0, :, :8], pixels[:, :8])
+    moved = world.tokens.view(8, 8)  # the last column wraps around to the first: tokens, pixels and past together
+    assert torch.equal(moved[:, 1:], tokens[:, :-1]) and torch.equal(moved[:, 0], tokens[:, -1])
+    assert torch.equal(world.pixels[0, :, 8:], pixels[:, :-8]) and torch.equal(world.pixels[0, :, :8], pixels[:, -8:])
     moved_k = world.cache.k.view_as(k)
-    assert torch.equal(moved_k[:, :, 1:], k[:, :, :-1]) and torch.equal(moved_k[:, :, 0], k[:, :, 0])
+    assert torch.equal(moved_k[:, :, 1:], k[:, :, :-1]) and torch.equal(moved_k[:, :, 0], k[:, :, -1])
 
 
 def _step_of(world):

@@ -149,6 +149,7 @@ def ghost_app(tmp_path, monkeypatch):
     apps = []
 
     def make(world=None, **options):
+        options.setdefault("steps_per_second", 0)  # a replay step every tick: the ticks, not the clock, drive it
         app = App(world or LamFakeWorld(), texture(0), scale=2, screenshot_dir=tmp_path / "shots",
                   recording_dir=tmp_path / "rec", sketch_dir=tmp_path / "sketches", **options)
         apps.append(app)

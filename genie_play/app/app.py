@@ -18,7 +18,7 @@ from genie_play.levels import starter_level  # noqa: E402
 
 from .keymap import KeymapStore  # noqa: E402
 from .keymap_screen import KeymapScreen  # noqa: E402
-from .play import PlayScreen  # noqa: E402
+from .play import STEPS_PER_SECOND, PlayScreen  # noqa: E402
 from .sketch_screen import TOOLBAR_WIDTH, SketchScreen  # noqa: E402
 from .ui import RED, Toasts  # noqa: E402
 from .worker import WorldWorker  # noqa: E402
@@ -38,10 +38,13 @@ class App:
                  screenshot_dir: str | os.PathLike = "screenshots",
                  recording_dir: str | os.PathLike = "recordings",
                  sketch_dir: str | os.PathLike = "sketches", sketch_out: str | os.PathLike | None = None,
-                 keymap_store: KeymapStore | None = None, clock=time.monotonic, clip=None):
+                 keymap_store: KeymapStore | None = None, clock=time.monotonic, clip=None,
+                 steps_per_second: float = STEPS_PER_SECOND):
         """prompt: path | PIL.Image | (H, W, 3) uint8; None starts from the built-in starter level.
-        clip: a clip path or genie_play.data.clips.Clip to start a ghost replay of (from the prompt)."""
+        clip: a clip path or genie_play.data.clips.Clip to start a ghost replay of (from the prompt).
+        steps_per_second: how fast a held key (or a ghost replay) steps the world; 0: as fast as it runs."""
         self.world = world
+        self.steps_per_second = steps_per_second
         self.scale = scale
         self.clock = clock
         self.screenshot_dir = Path(screenshot_dir)

@@ -27,6 +27,9 @@ DeviceOption = typer.Option("auto", "--device", callback=validate.device_name, h
 SeedOption = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="sampling seed")
 CameraOption = typer.Option(True, "--camera/--no-camera", help="move the view with the weights' camera table "
                             "(code_motion in play.json), when they have one")
+TpsOption = typer.Option(15.0, "--tps", min=0.0, max=1000.0,
+                         help="steps a second while a key is held (Procgen's own player runs its games at 15); "
+                              "0: as fast as the model runs")
 
 
 def open_world(weights: Path | None, device: str, seed: int, camera: bool = True):
@@ -86,6 +89,7 @@ def play(
                                      help=f"start with a ghost replay of this clip ({CLIP_HELP}); "
                                      "default prompt: its first frame"),
     camera: bool = CameraOption,
+    tps: float = TpsOption,
 ):
     """Play a world in a window: mapped keys step the world; H shows every key."""
     from genie_play.data.clips import load_clip
@@ -99,7 +103,7 @@ def play(
     else:
         prompt = source.frames[0] if source is not None else default_prompt(world.image_size)
     world.reset(prompt)  # a bad image fails here, with a one-line error, before any window opens
-    App(world, prompt, scale=scale, clip=source).run()
+    App(world, prompt, scale=scale, clip=source, steps_per_second=tps).run()
 
 
 def sketch(
@@ -111,6 +115,7 @@ def sketch(
     trace: Path | None = typer.Option(None, "--trace", parser=path_text, help="image shown under the canvas to trace over"),
     scale: int = typer.Option(8, "--scale", min=1, max=MAX_SCALE, help="window pixels per canvas pixel"),
     camera: bool = CameraOption,
+    tps: float = TpsOption,
 ):
     """Sketch a level, then press Enter to play it."""
     from genie_play.images import load_image
@@ -121,7 +126,7 @@ def sketch(
         validate.check_output_file(out)
     world = open_world(weights, device, seed, camera)
     trace_pixels = load_image(trace, size=world.image_size) if trace is not None else None
-    app = App(world, default_prompt(world.image_size), scale=scale, start="sketch", sketch_out=out)
+    app = App(world, default_prompt(world.image_size), scale=scale, start="sketch", sketch_out=out, steps_per_second=tps)
     app.sketch.trace = trace_pixels
     app.run()
 

@@ -22,6 +22,8 @@ from .worker import Result
 GHOST_INSET = 0.3  # the source clip's frame, as a fraction of the window width
 
 REPEAT_DELAY_S = 0.25     # a held key starts generating continuously after this long
+STEPS_PER_SECOND = 15     # a held key (and a ghost replay) steps at Procgen's own interactive pace
+REPEAT_SLACK_S = 1 / 120  # half a frame of the UI: a step lands on the frame it falls due in, not the one after
 FPS_WINDOW_S = 2.0        # frames/s is measured over the last two seconds
 TEMPERATURE_STEP = 0.1
 MAX_TEMPERATURE = 2.0
@@ -83,6 +85,7 @@ class PlayScreen:
         self.hud_visible = True
         self.help_visible = False
         self.held: dict[str, float] = {}  # key name -> press time, in press order
+        self.repeat_due = -float("inf")  # clock time from which a held key or the ghost may ask for the next step
         self.recorder = GifRecorder(scale=4)
         self.ghost: Ghost | None = None
         self.ghost_pending = False  # a clip is being read; a mapped key before it lands cancels it
@@ -127,21 +130,27 @@ class PlayScreen:
         self.app.worker.request_step(code)  # beyond the short queue the press is dropped
 
     def update(self, now: float) -> None:
-        """Keep generating at the model's pace while a mapped key is held, or the ghost replays."""
-        if self.paused:
+        """Keep generating while a mapped key is held, or the ghost replays: a step each 1 / app.steps_per_second
+        seconds at most (0: as fast as the model runs), and only once the last one is on screen."""
+        if self.paused or not self.app.worker.idle or now < self.repeat_due:
             return
         ghost = self.ghost
         if ghost is not None:
-            if ghost.requested < len(ghost.codes) and self.app.worker.idle:
-                self.app.worker.request_step(int(ghost.codes[ghost.requested]))
+            if ghost.requested < len(ghost.codes):
+                self.request_repeat(int(ghost.codes[ghost.requested]), now)
                 ghost.requested += 1
             return
         if not self.held:
             return
         name, pressed_at = next(reversed(self.held.items()))  # most recent key wins
         code = self.app.keymap.code_for_key(name)
-        if code is not None and now - pressed_at >= REPEAT_DELAY_S and self.app.worker.idle:
-            self.app.worker.request_step(code)
+        if code is not None and now - pressed_at >= REPEAT_DELAY_S:
+            self.request_repeat(code, now)
+
+    def request_repeat(self, code: int, now: float) -> None:
+        self.app.worker.request_step(code)
+        rate = self.app.steps_per_second
+        self.repeat_due = now + (1.0 / rate if rate > 0 else 0.0) - REPEAT_SLACK_S
 
     def on_result(self, result: Result, now: float) -> None:
         if result.error is not None:
