@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genie_play.labels import step_shifts
+from genie_play.labels import labels_from_motion, step_shifts
 
 MOTION_CLIPS = 2048  # clips of 16 frames: 30,720 transitions, about a minute on 2 cores
 
@@ -93,7 +93,9 @@ def fit_code_motion(lam, clips: np.ndarray, batch: int = 32, progress=None) -> t
 def measure_code_motion(weights_dir, data_dir, split: str = "train", clips: int = MOTION_CLIPS, seed: int = 0,
                         device: str = "auto", axes: str = "x", progress=None) -> dict:
     """Each code's mean scene shift on `clips` random 16-frame clips of a recording, the codes read by the
-    LAM of `weights_dir` -> {"code_motion": [[dx, dy], ...] px a step, "share": [...], "clips", "transitions"}.
+    LAM of `weights_dir` -> {"code_motion": the camera's [[dx, dy], ...] px a step, "scene_motion": the same on
+    both axes, "share": [...], "code_labels": a name per code for its scene motion (labels.labels_from_motion),
+    "clips", "transitions"}.
     axes "x" keeps dy at 0: the dynamics moves the scene up and down itself (falls and jumps cross whole
     tokens), and adding the camera's dy on top moved CoinRun further from the real frames (docs/findings.md)."""
     if axes not in ("x", "xy"):
@@ -110,14 +112,16 @@ def measure_code_motion(weights_dir, data_dir, split: str = "train", clips: int 
     lam = load_model(lam_path, "lam", resolve_device(device)).eval()
     sampler = ClipSampler(Recording(data_dir, split), 16, seed=seed)
     motion, share = fit_code_motion(lam, sampler.sample(clips), progress=progress)
-    if axes == "x":
-        motion[:, 1] = 0.0
-    return {"code_motion": [[round(float(dx), 3), round(float(dy), 3)] for dx, dy in motion],
-            "share": [round(float(x), 4) for x in share], "clips": clips, "transitions": clips * 15}
+    scene = [[round(float(dx), 3), round(float(dy), 3)] for dx, dy in motion]
+    camera = [[dx, dy if axes == "xy" else 0.0] for dx, dy in scene]
+    return {"code_motion": camera, "scene_motion": scene, "share": [round(float(x), 4) for x in share],
+            "code_labels": labels_from_motion(motion), "clips": clips, "transitions": clips * 15}
 
 
-def save_code_motion(weights_dir, motion: list, source: str) -> Path:
-    """Writes `motion` into weights_dir/play.json as code_motion (atomically, every other setting kept)."""
+def save_code_motion(weights_dir, motion: list, source: str, labels: list[str] | None = None,
+                     labels_source: str = "") -> Path:
+    """Writes `motion` into weights_dir/play.json as code_motion, and `labels` (if given) as code_labels
+    (atomically, every other setting kept)."""
     import json
 
     from genie_play.atomic import write_text_atomic
@@ -126,6 +130,8 @@ def save_code_motion(weights_dir, motion: list, source: str) -> Path:
     path = Path(weights_dir) / "play.json"
     settings = play_settings(Path(weights_dir))
     settings.update(code_motion=motion, code_motion_source=source)
+    if labels is not None:
+        settings.update(code_labels=labels, code_labels_source=labels_source)
     lines = [f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in settings.items()]
     write_text_atomic(path, "{\n" + ",\n".join(lines) + "\n}\n")  # a setting a line, as the bundled ones
     return path

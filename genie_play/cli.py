@@ -296,23 +296,36 @@ def motion(
                                         "and down itself); xy: both ways"),
     save: bool = typer.Option(False, help="write the table into WEIGHTS/play.json as code_motion, the "
                                           "camera motion the world then plays with (other settings kept)"),
+    labels: bool = typer.Option(False, help="with --save, also name each code by its motion (both axes) and "
+                                            "write the names as code_labels, replacing the ones there"),
 ):
     """Measure how far each latent code moves the scene in recorded play: the camera motion a world adds."""
     from genie_play.camera import measure_code_motion, save_code_motion
+    from genie_play.labels import MOTION_LABEL_PX
     from genie_play.world import BUNDLED_WEIGHTS
 
     if axes not in ("x", "xy"):
         raise GenieError(f"--axes {axes}: choose x or xy")
+    if labels and not save:
+        raise GenieError("motion: --labels writes the names into play.json, so it needs --save")
     bar, update = progress_bar("clips")
     with bar:
         result = measure_code_motion(weights, data, split, clips, seed, device, axes, progress=update)
-    for code, ((dx, dy), share) in enumerate(zip(result["code_motion"], result["share"])):
-        typer.echo(f"code {code}: scene dx {dx:+.3f} dy {dy:+.3f} px a step ({share:.1%} of transitions)")
+    rows = zip(result["scene_motion"], result["code_motion"], result["share"], result["code_labels"])
+    for code, ((dx, dy), camera, share, name) in enumerate(rows):
+        typer.echo(f"code {code}: scene dx {dx:+.3f} dy {dy:+.3f} px a step ({share:.1%} of transitions): {name}; "
+                   f"camera {camera[0]:+.3f}, {camera[1]:+.3f}")
     if save:
         source = (f"mean scene shift of each LAM code over {result['transitions']} transitions of {data} "
                   f"(split {split}, seed {seed}, axes {axes}): genie-play motion --data {data} --clips {clips} --seed {seed} "
                   f"--axes {axes}")
-        typer.echo(f"wrote {save_code_motion(weights or BUNDLED_WEIGHTS, result['code_motion'], source)}")
+        names = result["code_labels"] if labels else None
+        names_source = (f"what each code does to the view in recorded play: its mean scene shift on both axes over "
+                        f"{result['transitions']} transitions of {data} (split {split}, seed {seed}), named where it "
+                        f"passes {MOTION_LABEL_PX} px a step: genie-play motion --data {data} --clips {clips} --seed {seed} "
+                        f"--save --labels")
+        path = save_code_motion(weights or BUNDLED_WEIGHTS, result["code_motion"], source, names, names_source)
+        typer.echo(f"wrote {path}")
 
 
 @app.command()

@@ -24,6 +24,9 @@ from genie_play.atomic import write_text_atomic
 from genie_play.paths import labels_path
 
 SHIFT_THRESHOLD = 0.5   # |pixels| per step (median) before a shift counts as motion
+MOTION_LABEL_PX = 0.15  # |mean scene shift| a step in recorded play before a code's motion counts (1.2 px in
+                        # the 8 steps eval --prompts holds a code; the bundled LAM's codes lie either side of it:
+                        # 0.19 and 0.08 px sideways, 1.55 and 0.11 px up or down)
 STILL_THRESHOLD = 0.02  # mean absolute frame change (0..1) below which a code "does nothing"
 
 
@@ -90,18 +93,18 @@ def frame_change(before: np.ndarray, after: np.ndarray) -> float:
     return float(np.abs(after.astype(np.float64) - before.astype(np.float64)).mean() / 255.0)
 
 
-def label_for_motion(dx: float, dy: float, change: float) -> str:
+def label_for_motion(dx: float, dy: float, change: float, threshold: float = SHIFT_THRESHOLD) -> str:
     """Player motion from scene motion (the camera follows the player: signs flip)."""
     player_right = -dx
     player_up = dy
     horizontal = ""
-    if player_right > SHIFT_THRESHOLD:
+    if player_right > threshold:
         horizontal = "right"
-    elif player_right < -SHIFT_THRESHOLD:
+    elif player_right < -threshold:
         horizontal = "left"
-    if player_up > SHIFT_THRESHOLD:
+    if player_up > threshold:
         return f"jump-{horizontal}" if horizontal else "jump"
-    if player_up < -SHIFT_THRESHOLD:
+    if player_up < -threshold:
         return f"down-{horizontal}" if horizontal else "down"
     if horizontal:
         return horizontal
@@ -137,6 +140,12 @@ def label_codes(world, prompts: list, steps: int = 4) -> list[dict]:
     if not prompts:
         raise ValueError("label_codes needs at least one prompt image")
     return [asdict(measure_code(world, code, prompts, steps)) for code in range(world.num_actions)]
+
+
+def labels_from_motion(motion, threshold: float = MOTION_LABEL_PX) -> list[str]:
+    """motion (A, 2): each code's mean scene shift (dx, dy) in px a step in recorded play -> a distinct name per
+    code for what it does to the player's view there ("right", "jump", "down-left", "still", "jump 2", ...)."""
+    return distinct_labels(label_for_motion(float(dx), float(dy), 0.0, threshold) for dx, dy in motion)
 
 
 def with_distinct_labels(rows: list[dict]) -> list[dict]:

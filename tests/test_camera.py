@@ -213,6 +213,36 @@ def test_motion_command_prints_and_saves_into_play_json(tmp_path, tiny_weights):
     assert load_world(tiny_weights, device="cpu").code_motion.shape == (8, 2)
 
 
+def test_motion_command_names_the_codes_by_their_motion_only_when_asked(tmp_path, tiny_weights):
+    from typer.testing import CliRunner
+
+    from genie_play.cli import app
+
+    data = write_tiny_data(tmp_path / "data")
+    (tiny_weights / "play.json").write_text(json.dumps({"code_labels": [f"mine {k}" for k in range(8)]}))
+    args = ["motion", "--data", str(data), "--weights", str(tiny_weights), "--clips", "4", "--device", "cpu", "--save"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert json.loads((tiny_weights / "play.json").read_text())["code_labels"][0] == "mine 0"  # kept without --labels
+    result = CliRunner().invoke(app, args + ["--labels"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tiny_weights / "play.json").read_text())
+    printed = [line.split("transitions): ")[1].split(";")[0] for line in result.output.splitlines() if line.startswith("code ")]
+    assert saved["code_labels"] == printed and len(set(printed)) == 8
+    assert "--labels" in saved["code_labels_source"]
+    assert load_world(tiny_weights, device="cpu").code_labels == printed
+
+
+def test_motion_labels_need_save_and_fail_before_any_work(tmp_path, tiny_weights):
+    from typer.testing import CliRunner
+
+    from genie_play.cli import app
+
+    result = CliRunner().invoke(app, ["motion", "--data", str(tmp_path / "none"), "--weights", str(tiny_weights),
+                                      "--labels"])
+    assert result.exit_code == 2 and "--labels writes the names into play.json, so it needs --save" in result.output
+    assert not (tiny_weights / "play.json").exists()
+
+
 def test_motion_command_refuses_unknown_axes_before_any_work(tmp_path, tiny_weights):
     from typer.testing import CliRunner
 

@@ -61,6 +61,16 @@ def test_labels_from_a_world_whose_codes_shift_the_scene():
     assert world.actions.count(0) == 3 * 3
 
 
+def test_labels_from_motion_name_what_each_code_does_to_the_view():
+    from genie_play.labels import labels_from_motion
+
+    motion = [[-0.566, -0.101], [0.229, -0.111], [-0.19, -1.554], [-0.084, -1.873],  # the bundled LAM's codes
+              [-0.046, -0.098], [-0.055, 1.799], [0.011, -0.033], [-0.061, 1.9]]
+    assert labels_from_motion(motion) == ["right", "left", "down-right", "down", "still", "jump", "still 2", "jump 2"]
+    assert labels_from_motion([[0.3, 0.3]], threshold=0.5) == ["still"]
+    assert labels_from_motion([[0.3, 0.3]], threshold=0.2) == ["jump-left"]  # the camera follows: scene right = player left
+
+
 def test_label_codes_needs_a_prompt():
     with pytest.raises(ValueError):
         label_codes(FakeWorld(), [])
