@@ -319,11 +319,13 @@ def motion(
         source = (f"mean scene shift of each LAM code over {result['transitions']} transitions of {data} "
                   f"(split {split}, seed {seed}, axes {axes}): genie-play motion --data {data} --clips {clips} --seed {seed} "
                   f"--axes {axes}")
-        names = result["code_labels"] if labels else None
-        names_source = (f"what each code does to the view in recorded play: its mean scene shift on both axes over "
-                        f"{result['transitions']} transitions of {data} (split {split}, seed {seed}), named where it "
-                        f"passes {MOTION_LABEL_PX} px a step: genie-play motion --data {data} --clips {clips} --seed {seed} "
-                        f"--save --labels")
+        names, names_source = None, ""
+        if labels:
+            names = result["code_labels"]
+            names_source = (f"what each code does to the view in recorded play: its mean scene shift on both axes "
+                            f"over {result['transitions']} transitions of {data} (split {split}, seed {seed}), named "
+                            f"where it passes {MOTION_LABEL_PX} px a step: genie-play motion --data {data} --clips "
+                            f"{clips} --seed {seed} --save --labels")
         path = save_code_motion(weights or BUNDLED_WEIGHTS, result["code_motion"], source, names, names_source)
         typer.echo(f"wrote {path}")
 

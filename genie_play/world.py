@@ -195,6 +195,8 @@ class World:
         tokens, pixels = self.tokens.clone().view(self.batch, grid, grid), self.pixels.clone()
         k, v = (x.view(x.shape[0], self.batch, grid, grid, *x.shape[2:]) for x in (self.cache.k, self.cache.v))
         for b, (dx, dy) in enumerate(steps.tolist()):
+            if not (dx or dy):
+                continue  # this world's view stays: no copy of its cache
             tokens[b] = scroll(tokens[b], dx, dy, 1, (0, 1))  # (g, g)
             pixels[b] = scroll(pixels[b], dx, dy, patch, (0, 1))  # (H, W, 3)
             for cached in (k, v):  # (L, B, g, g, heads, window, hd): each position keeps its own past
