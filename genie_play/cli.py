@@ -147,6 +147,8 @@ def train_cmd(
                               help="start from this checkpoint's weights (same model size), fresh optimizer"),
     lr: float = typer.Option(None, callback=validate.learning_rate,
                              help=f"override the preset's peak learning rate (> 0, <= {validate.MAX_LR:g})"),
+    only: str = typer.Option(None, help="train only the parameters whose names start with this, the rest frozen "
+                                        "(action_emb: teach a dynamics another LAM's codes)"),
 ):
     """Train one stage, or all three. Under `torchrun --nproc_per_node=K` it trains with DistributedDataParallel."""
     from genie_play.train.stage import train_all, train_stage
@@ -155,8 +157,8 @@ def train_cmd(
     if stage == "all":
         if not max_minutes:
             raise GenieError("train all: give the time budget of the three stages with --max-minutes")
-        if tokenizer or lam or batch_size or lr:
-            raise GenieError("train all: --tokenizer, --lam, --batch-size and --lr apply to one stage; train stages one by one")
+        if tokenizer or lam or batch_size or lr or only:
+            raise GenieError("train all: --tokenizer, --lam, --batch-size, --lr and --only apply to one stage; train stages one by one")
         with contextlib.ExitStack() as bars:
             def progress_for(name):
                 return bars.enter_context(progress_bar(f"train {name}")[0]).update
@@ -168,7 +170,7 @@ def train_cmd(
     bar, update = progress_bar(f"train {stage}")
     with bar:
         metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,
-                              max_minutes, init, lr, update)
+                              max_minutes, init, lr, update, only)
     if fresh:  # said after the run, so that a user error stays a single line
         typer.echo(f"note: {Path(out) / f'{stage}.safetensors'} was not there to resume, so this run started fresh", err=True)
     typer.echo("final: " + json.dumps(metrics))

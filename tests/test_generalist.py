@@ -14,9 +14,10 @@ from genie_play.cli import app
 from genie_play.data.augment import hue_rotation, recolour
 from genie_play.data.shards import read_shard
 from genie_play.errors import DataError, GenieError
-from genie_play.models import Dynamics
+from genie_play.models import Dynamics, LatentActionModel
 from genie_play.train.loop import load_initial_weights
-from tests.conftest import make_dynamics, random_frames, tiny_dynamics_config
+from genie_play.train.stages import mirror_some
+from tests.conftest import make_dynamics, make_lam, random_frames, tiny_dynamics_config
 
 
 def cli(*args):
@@ -101,6 +102,29 @@ def test_init_from_weights_without_a_copy_head_starts_the_gate_fresh(tmp_path):
     bigger = Dynamics(dataclasses.replace(tiny_dynamics_config(layers=3), copy_head=True))
     with pytest.raises(GenieError, match="config differs"):
         load_initial_weights(bigger, tmp_path / "dynamics.safetensors", "dynamics")
+
+
+def test_init_a_mirror_lam_from_a_plain_one_keeps_every_weight(tmp_path):
+    plain = make_lam(context=0)
+    save_checkpoint(tmp_path / "lam.safetensors", plain)
+    mirror = LatentActionModel(dataclasses.replace(plain.config, mirror=True))
+    load_initial_weights(mirror, tmp_path / "lam.safetensors", "lam")
+    assert all(torch.equal(a, b) for a, b in zip(mirror.state_dict().values(), plain.state_dict().values()))
+    assert mirror.config.mirror
+    save_checkpoint(tmp_path / "mirror.safetensors", mirror)
+    continued = make_lam(context=0)  # a plain preset continuing a mirror LAM keeps it a mirror LAM
+    load_initial_weights(continued, tmp_path / "mirror.safetensors", "lam")
+    assert continued.config.mirror and not make_lam(context=0).config.mirror
+
+
+def test_mirror_some_flips_whole_clips_and_follows_its_seed():
+    clips = np.random.default_rng(0).integers(0, 256, (16, 3, 4, 5, 3), dtype=np.uint8)
+    out = mirror_some(clips, np.random.default_rng(7))
+    again = mirror_some(clips, np.random.default_rng(7))
+    assert np.array_equal(out, again)
+    flipped = [i for i in range(16) if not np.array_equal(out[i], clips[i])]
+    assert 0 < len(flipped) < 16
+    assert all(np.array_equal(out[i], clips[i, :, :, ::-1]) for i in flipped)
 
 
 # --- collect variants and train all ------------------------------------------------------------

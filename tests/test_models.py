@@ -7,7 +7,7 @@ import torch
 
 from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, tiny_tokenizer_config
 from genie_play.models import LatentActionModel, Tokenizer
-from genie_play.models.lam import window_index
+from genie_play.models.lam import LAMConfig, mirror_code, window_index
 from genie_play.models.layers import KVCache, apply_rotary, rotary_at, rotary_tables
 from genie_play.models.quantize import FSQ
 
@@ -180,6 +180,28 @@ def test_lam_episode_start_cuts_the_context():
     first = torch.tensor([[True, False, False, True, False, False]])
     actions = lam.infer_actions(clip, first)
     assert torch.equal(actions[0, 3:], lam.infer_actions(clip[:, 3:])[0])  # as if the clip began at frame 3
+
+
+@pytest.mark.parametrize("context", [0, 2])
+def test_mirror_lam_gives_a_mirrored_transition_the_mirrored_code(context):
+    torch.manual_seed(3)
+    lam = LatentActionModel(LAMConfig(channels=8, depth=1, context=context, mirror=True)).eval()
+    clip = random_frames(3, 7, seed=12)
+    with torch.no_grad():
+        z = lam.encode(lam.windows(clip))[0]
+        z_mirrored = lam.encode(lam.windows(clip.flip(3)))[0]
+    torch.testing.assert_close(z_mirrored[..., 0], -z[..., 0])  # the first dim is odd under the mirror
+    torch.testing.assert_close(z_mirrored[..., 1:], z[..., 1:])  # the others are even
+    assert torch.equal(lam.infer_actions(clip.flip(3)), mirror_code(lam.infer_actions(clip)))
+    assert torch.equal(mirror_code(torch.arange(8)), torch.tensor([1, 0, 3, 2, 5, 4, 7, 6]))
+
+
+def test_plain_lam_is_not_mirror_symmetric():
+    lam = make_lam(context=0)
+    clip = random_frames(3, 7, seed=12)
+    with torch.no_grad():
+        z, z_mirrored = lam.encode(lam.windows(clip))[0], lam.encode(lam.windows(clip.flip(3)))[0]
+    assert not torch.allclose(z_mirrored[..., 0], -z[..., 0])
 
 
 # --- dynamics: causality --------------------------------------------------------------------------

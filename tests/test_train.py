@@ -278,6 +278,25 @@ def test_init_starts_from_given_weights_with_a_fresh_schedule(trained, data, tmp
     assert checkpoint_step(out / "tokenizer.safetensors") == 1
 
 
+def test_only_trains_the_named_parameters_and_freezes_the_rest(trained, data, tmp_path):
+    source = trained / "dynamics.safetensors"
+    out = tmp_path / "only"
+    result = train("dynamics", data, out, "--max-steps", "2", "--lr", "1e-2", "--init", source, "--only", "action_emb",
+                   "--tokenizer", trained / "tokenizer.safetensors", "--lam", trained / "lam.safetensors")
+    assert result.exit_code == 0, result.output
+    before, after = load_model(source).state_dict(), load_model(out / "dynamics.safetensors").state_dict()
+    assert not torch.equal(before["action_emb.weight"], after["action_emb.weight"])
+    assert all(torch.equal(tensor, after[name]) for name, tensor in before.items() if not name.startswith("action_emb"))
+    assert describe(out / "dynamics.safetensors")["provenance"]["only"] == "action_emb"
+
+
+def test_only_with_a_name_the_model_lacks_is_one_line(trained, data, tmp_path):
+    result = train("lam", data, tmp_path / "bad", "--max-steps", "1", "--only", "action_emb")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --only action_emb: the lam model has no parameters of that name (it has action_film, decoder, decoder_stem, encoder)"]
+
+
 def test_init_from_another_model_size_is_refused(trained, data, tmp_path):
     result = train("tokenizer", data, tmp_path / "bad", "--max-steps", "1", "--preset", "cpu",
                    "--init", trained / "tokenizer.safetensors")

@@ -5,6 +5,12 @@ decoder sees only frames t-k..t plus the code and must predict frame t+1, so the
 what changed. With k > 0 past frames (`context`) the decoder can carry momentum on by itself, so the code
 only has to name what the player changed (as in Genie, whose LAM sees the whole past). No ground-truth
 action enters the model anywhere.
+
+With `mirror`, the code knows left from right: the encoder is made exactly equivariant to a left-right mirror
+of the frames (the first code dim changes sign, the others stay), so mirroring a transition flips the code's
+lowest bit (code c <-> c ^ 1) and one bit of every code has to say which way the change went. Training then
+mirrors half of the clips, so the decoder learns the mirrored world too. It is a symmetry of the games, not a
+label: the key pressed never enters.
 """
 
 import math
@@ -24,6 +30,7 @@ class LAMConfig:
     depth: int = 2
     levels: list[int] = field(default_factory=lambda: [2, 2, 2])
     context: int = 0  # frames before t that the encoder and decoder see
+    mirror: bool = False  # the first code dim is odd under a left-right mirror of the frames, the others even
 
     @property
     def num_actions(self) -> int:
@@ -59,6 +66,20 @@ def gather_windows(frames: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return flat.unflatten(1, index.shape[1:])
 
 
+def mirror_symmetrize(z: torch.Tensor, z_mirrored: torch.Tensor) -> torch.Tensor:
+    """z, z_mirrored (..., d): the encoder's output for some frames and for their mirror image -> (..., d) whose
+    first dim is odd under the mirror (it changes sign) and whose other dims are even (they stay)."""
+    odd = (z[..., :1] - z_mirrored[..., :1]) / 2
+    even = (z[..., 1:] + z_mirrored[..., 1:]) / 2
+    return torch.cat([odd, even], dim=-1)
+
+
+def mirror_code(actions: torch.Tensor) -> torch.Tensor:
+    """The code a mirror LAM gives the mirror image of a transition with code `actions`: its lowest bit flipped
+    (FSQ's first dim is the lowest digit, and with 2 levels a sign change swaps its two values)."""
+    return actions ^ 1
+
+
 class LatentActionModel(nn.Module):
     def __init__(self, config: LAMConfig):
         super().__init__()
@@ -81,7 +102,10 @@ class LatentActionModel(nn.Module):
     def encode(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """windows (B, N, window, H, W, 3) uint8 -> (pre-quantisation z (B, N, d), codes (B, N, d), actions (B, N) int64)."""
         x = frames_to_input(windows).flatten(2, 3).flatten(0, 1)  # (B*N, 3*window, H, W)
-        z = self.encoder(x).unflatten(0, windows.shape[:2])
+        z = self.encoder(x)
+        if self.config.mirror:
+            z = mirror_symmetrize(z, self.encoder(x.flip(-1)))
+        z = z.unflatten(0, windows.shape[:2])
         codes, actions = self.quantizer(z)
         return z, codes, actions
 

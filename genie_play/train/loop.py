@@ -29,6 +29,7 @@ class LoopConfig:
     log_every: int = 20
     grad_clip: float = 1.0
     max_minutes: float | None = None  # stop (and finish the schedule) when this much wall time has passed
+    only: str | None = None  # train only the parameters whose names start with this; the rest stays frozen
 
 
 def lr_at(step: int, cfg: LoopConfig, time_fraction: float = 0.0) -> float:
@@ -78,7 +79,7 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
     ckpt = out_dir / f"{run.name}.safetensors"
     log_path = out_dir / f"{run.name}.metrics.jsonl"
     model = run.model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(trainable_parameters(model, cfg.only, run.name), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
     start, spent_s = starting_step(run, model, opt, ckpt, resume, init, info, device)
     run.reseed(seed * 1_000_003 + info.rank * 7919 + start)
     net = wrap(model, info, device)
@@ -118,6 +119,19 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
     return metrics
 
 
+def trainable_parameters(model, only: str | None, kind: str) -> list[torch.nn.Parameter]:
+    """model's parameters to train: all, or (with `only`) those whose names start with it, the others frozen."""
+    if only is None:
+        return list(model.parameters())
+    names = [name for name, _ in model.named_parameters()]
+    if not any(name.startswith(only) for name in names):
+        prefixes = sorted({name.split(".")[0] for name in names})
+        raise GenieError(f"--only {only}: the {kind} model has no parameters of that name (it has {', '.join(prefixes)})")
+    for name, param in model.named_parameters():
+        param.requires_grad_(name.startswith(only))
+    return [param for param in model.parameters() if param.requires_grad]
+
+
 def refuse_to_overwrite(ckpt: Path, resume: bool) -> None:
     """A run's checkpoint is only continued (--resume), never silently replaced."""
     if ckpt.exists() and not resume:
@@ -148,14 +162,22 @@ def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | N
 
 # Config fields that only add modules: --init from a checkpoint without them starts those modules fresh.
 ADDED_MODULES = {"copy_head": "copy_gate."}
+# Config fields that change how the weights are used, not which weights there are: --init may change them.
+WEIGHT_FREE_FIELDS = ("mirror",)
 
 
 def load_initial_weights(model, init: Path, kind: str) -> None:
-    """Loads `init`'s weights into `model` (same config, except for fields of ADDED_MODULES that `init` lacks)."""
+    """Loads `init`'s weights into `model` (same config, except for fields of ADDED_MODULES that `init` lacks
+    and WEIGHT_FREE_FIELDS). A WEIGHT_FREE_FIELDS switch that `init` has on stays on: its weights were trained
+    to be used that way."""
     start_from = load_model(init, kind=kind)
     theirs, ours = dataclasses.asdict(start_from.config), dataclasses.asdict(model.config)
+    switched_on = {field: True for field in WEIGHT_FREE_FIELDS if theirs.get(field)}
+    if switched_on:
+        model.config = dataclasses.replace(model.config, **switched_on)
+        ours.update(switched_on)
     added = [field for field in ADDED_MODULES if ours.get(field) and not theirs.get(field)]
-    theirs.update({field: ours[field] for field in added})
+    theirs.update({field: ours[field] for field in (*added, *WEIGHT_FREE_FIELDS) if field in ours})
     if theirs != ours:
         raise GenieError(f"{init}: its {kind} config differs from the preset's; --init needs the same model size")
     missing, unexpected = model.load_state_dict(start_from.state_dict(), strict=False)

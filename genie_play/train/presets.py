@@ -15,6 +15,7 @@ PRESETS = {
     "lam": {
         "tiny": (LAMConfig(channels=16, depth=1, context=2), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
         "cpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=100_000, batch_size=32, lr=1e-3, warmup=200, max_minutes=12)),
+        "cpu-mirror": (LAMConfig(channels=48, depth=2, mirror=True), LoopConfig(max_steps=100_000, batch_size=32, lr=1e-3, warmup=200, max_minutes=12)),
         "gpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=6000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
     },
     "dynamics": {

@@ -91,12 +91,22 @@ def pad_clip_starts(clips: np.ndarray, rng: np.random.Generator, share: float = 
     return clips[np.arange(B)[:, None], index]
 
 
+def mirror_some(clips: np.ndarray, rng: np.random.Generator, share: float = 0.5) -> np.ndarray:
+    """clips (B, L, H, W, 3) -> the same, a `share` of them mirrored left to right (every frame of a clip alike)."""
+    flip = rng.random(len(clips)) < share
+    out = clips.copy()
+    out[flip] = out[flip, :, :, ::-1]
+    return out
+
+
 def lam_run(config, data_dir: Path, device) -> Run:
     recording = Recording(data_dir, "train")
     sampler = ClipSampler(recording, config.window)
     generator, reseed = seeded_generator(sampler)
     def next_batch(batch_size):
         clips = pad_clip_starts(sampler.sample(batch_size), sampler.rng)
+        if config.mirror:  # the mirror LAM's decoder learns the mirrored world too
+            clips = mirror_some(clips, sampler.rng)
         return recolour(torch.from_numpy(clips), generator, RECOLOUR_SHARE).to(device, non_blocking=True)
 
     return Run("lam", LatentActionModel(config), lam_loss, next_batch, reseed, data_provenance(data_dir, recording))
