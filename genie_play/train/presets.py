@@ -17,6 +17,7 @@ PRESETS = {
         "cpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=100_000, batch_size=32, lr=1e-3, warmup=200, max_minutes=12)),
         "cpu-mirror": (LAMConfig(channels=48, depth=2, mirror=True), LoopConfig(max_steps=100_000, batch_size=32, lr=1e-3, warmup=200, max_minutes=12)),
         "gpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=6000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
+        "gpu-mirror": (LAMConfig(channels=48, depth=2, mirror=True), LoopConfig(max_steps=6000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
     },
     "dynamics": {
         "tiny": (DynamicsConfig(dim=32, heads=2, layers=1, window=4, copy_head=True), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
