@@ -1,7 +1,9 @@
 """Named model sizes and training settings per stage. 'tiny' is for tests, 'cpu' for the 2-core machine,
 'gpu' for a CUDA card.
 The 'cpu' presets are the CPU recipe: each stage ends on its time budget (tokenizer 50 min, LAM 12 min,
-dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in docs/findings.md."""
+dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in docs/findings.md.
+'cpu-mirror' and 'gpu-mirror' (LAM only) are the same LAM made mirror-symmetric (models/lam.py); 'cpu-plain'
+(dynamics only) is the 'cpu' dynamics without the copy path."""
 
 from genie_play.models import DynamicsConfig, LAMConfig, TokenizerConfig
 from genie_play.train.loop import LoopConfig
