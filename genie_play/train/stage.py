@@ -24,9 +24,8 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         model_cfg, loop_cfg = preset(stage, preset_name)
     except ValueError as e:
         raise GenieError(str(e)) from None
-    changes = {k: v for k, v in {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes, "lr": lr,
-                                      "only": only}.items()
-               if v is not None}
+    overrides = {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes, "lr": lr, "only": only}
+    changes = {k: v for k, v in overrides.items() if v is not None}
     refuse_to_overwrite(Path(out_dir) / f"{stage}.safetensors", resume)  # before the data loads and pre-tokenising
     loop_cfg = dataclasses.replace(loop_cfg, **changes)
     loop_cfg = dataclasses.replace(loop_cfg, warmup=min(loop_cfg.warmup, max(1, loop_cfg.max_steps // 10)))
@@ -45,8 +44,8 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         run = dynamics_run(model_cfg, Path(data_dir), dev, tokenizer, lam, out_dir, progress)
     else:
         raise GenieError(f"unknown stage {stage!r} (choose tokenizer, lam or dynamics)")
-    run.provenance.update(preset=preset_name, batch_size=loop_cfg.batch_size, max_steps=loop_cfg.max_steps, only=loop_cfg.only,
-                          world_size=info.world_size, device=str(dev))
+    run.provenance.update(preset=preset_name, batch_size=loop_cfg.batch_size, max_steps=loop_cfg.max_steps,
+                          only=loop_cfg.only, world_size=info.world_size, device=str(dev))
     try:
         return train(run, loop_cfg, out_dir, dev, info, resume=resume, progress=progress, seed=seed, init=init)
     finally:
