@@ -5,6 +5,8 @@ dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in docs/
 'cpu-mirror' and 'gpu-mirror' (LAM only) are the same LAM made mirror-symmetric (models/lam.py); 'cpu-plain'
 (dynamics only) is the 'cpu' dynamics without the copy path."""
 
+import dataclasses
+
 from genie_play.models import DynamicsConfig, LAMConfig, TokenizerConfig
 from genie_play.train.loop import LoopConfig
 
@@ -17,9 +19,7 @@ PRESETS = {
     "lam": {
         "tiny": (LAMConfig(channels=16, depth=1, context=2), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
         "cpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=100_000, batch_size=32, lr=1e-3, warmup=200, max_minutes=12)),
-        "cpu-mirror": (LAMConfig(channels=48, depth=2, mirror=True), LoopConfig(max_steps=100_000, batch_size=32, lr=1e-3, warmup=200, max_minutes=12)),
         "gpu": (LAMConfig(channels=48, depth=2), LoopConfig(max_steps=6000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
-        "gpu-mirror": (LAMConfig(channels=48, depth=2, mirror=True), LoopConfig(max_steps=6000, batch_size=256, lr=1e-3, warmup=300, checkpoint_every=1000)),
     },
     "dynamics": {
         "tiny": (DynamicsConfig(dim=32, heads=2, layers=1, window=4, copy_head=True), LoopConfig(max_steps=4, batch_size=4, warmup=2, checkpoint_every=2, log_every=1)),
@@ -28,6 +28,12 @@ PRESETS = {
         "gpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16, copy_head=True), LoopConfig(max_steps=10000, batch_size=128, lr=6e-4, warmup=300, checkpoint_every=1000)),
     },
 }
+
+# The mirror LAM: the same sizes and schedules as its base preset, its encoder made mirror-symmetric.
+for base in ("cpu", "gpu"):
+    lam_config, lam_loop = PRESETS["lam"][base]
+    PRESETS["lam"][f"{base}-mirror"] = (dataclasses.replace(lam_config, mirror=True), lam_loop)
+
 
 def preset(stage: str, name: str):
     if stage not in PRESETS:
