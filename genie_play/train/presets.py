@@ -30,9 +30,8 @@ PRESETS = {
 }
 
 # The mirror LAM: the same sizes and schedules as its base preset, its encoder made mirror-symmetric.
-for base in ("cpu", "gpu"):
-    lam_config, lam_loop = PRESETS["lam"][base]
-    PRESETS["lam"][f"{base}-mirror"] = (dataclasses.replace(lam_config, mirror=True), lam_loop)
+PRESETS["lam"].update({f"{base}-mirror": (dataclasses.replace(PRESETS["lam"][base][0], mirror=True), PRESETS["lam"][base][1])
+                       for base in ("cpu", "gpu")})
 
 
 def preset(stage: str, name: str):
