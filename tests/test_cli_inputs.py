@@ -15,7 +15,7 @@ from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, wri
 from fake_world import FakeWorld, fake_cli
 from genie_play import validate
 from genie_play.app import commands
-from genie_play.checkpoint import read_header, save_checkpoint
+from genie_play.checkpoint import describe, read_header, save_checkpoint
 from genie_play.cli import app
 from genie_play.data.collect import plan_jobs, shard_seed
 from genie_play.errors import CheckpointError, GenieError
@@ -351,6 +351,21 @@ def test_train_dynamics_with_an_empty_token_cache(tmp_path, data):
     assert result.exit_code == 0, result.output
     assert (out / "dynamics.safetensors").exists() and cache.stat().st_size > 0
 
+
+
+def test_a_patch_4_tokenizer_trains_and_gives_the_dynamics_16x16_tokens_a_frame(tmp_path, data):
+    out = tmp_path / "run"
+    result = run("train", "tokenizer", "--preset", "cpu-p4", "--max-steps", 1, "--batch-size", 2, "--device", "cpu",
+                 "--threads", 1, "--data", data, "--out", out)
+    assert result.exit_code == 0, result.output
+    tokenizer = describe(out / "tokenizer.safetensors")["config"]
+    assert (tokenizer["patch"], tokenizer["levels"]) == (4, [8, 5, 5, 5])
+    save_checkpoint(out / "lam.safetensors", make_lam())
+    result = run("train", "dynamics", "--preset", "tiny", "--max-steps", 1, "--device", "cpu", "--threads", 1,
+                 "--data", data, "--out", out)
+    assert result.exit_code == 0, result.output
+    dynamics = describe(out / "dynamics.safetensors")["config"]
+    assert (dynamics["tokens_per_frame"], dynamics["vocab_size"]) == (256, 1000)
 
 # --- labels, render, help ------------------------------------------------------------------------
 def test_shared_labels_are_told_apart():

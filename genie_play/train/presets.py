@@ -3,7 +3,8 @@
 The 'cpu' presets are the CPU recipe: each stage ends on its time budget (tokenizer 50 min, LAM 12 min,
 dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in docs/findings.md.
 'cpu-mirror' and 'gpu-mirror' (LAM only) are the same LAM made mirror-symmetric (models/lam.py); 'cpu-plain'
-(dynamics only) is the 'cpu' dynamics without the copy path."""
+(dynamics only) is the 'cpu' dynamics without the copy path; 'cpu-p4' and 'gpu-p4' (tokenizer only) make one
+token of each 4x4-pixel patch instead of 8x8: 16x16 tokens a frame, as many as a dynamics trained on it predicts."""
 
 import dataclasses
 
@@ -32,6 +33,9 @@ PRESETS = {
 # The mirror LAM: the same sizes and schedules as its base preset, its encoder made mirror-symmetric.
 PRESETS["lam"].update({f"{base}-mirror": (dataclasses.replace(PRESETS["lam"][base][0], mirror=True), PRESETS["lam"][base][1])
                        for base in ("cpu", "gpu")})
+# The patch-4 tokenizer: 16x16 tokens a frame, better on sketches and photos, 4x the dynamics' tokens (docs/findings.md).
+PRESETS["tokenizer"].update({f"{base}-p4": (dataclasses.replace(PRESETS["tokenizer"][base][0], patch=4), PRESETS["tokenizer"][base][1])
+                             for base in ("cpu", "gpu")})
 
 
 def preset(stage: str, name: str):
