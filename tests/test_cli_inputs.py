@@ -352,7 +352,6 @@ def test_train_dynamics_with_an_empty_token_cache(tmp_path, data):
     assert (out / "dynamics.safetensors").exists() and cache.stat().st_size > 0
 
 
-
 def test_a_patch_4_tokenizer_trains_and_gives_the_dynamics_16x16_tokens_a_frame(tmp_path, data):
     out = tmp_path / "run"
     result = run("train", "tokenizer", "--preset", "cpu-p4", "--max-steps", 1, "--batch-size", 2, "--device", "cpu",
@@ -366,6 +365,7 @@ def test_a_patch_4_tokenizer_trains_and_gives_the_dynamics_16x16_tokens_a_frame(
     assert result.exit_code == 0, result.output
     dynamics = describe(out / "dynamics.safetensors")["config"]
     assert (dynamics["tokens_per_frame"], dynamics["vocab_size"]) == (256, 1000)
+
 
 # --- labels, render, help ------------------------------------------------------------------------
 def test_shared_labels_are_told_apart():
