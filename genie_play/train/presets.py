@@ -30,12 +30,16 @@ PRESETS = {
     },
 }
 
-# The mirror LAM: the same sizes and schedules as its base preset, its encoder made mirror-symmetric.
-PRESETS["lam"].update({f"{base}-mirror": (dataclasses.replace(PRESETS["lam"][base][0], mirror=True), PRESETS["lam"][base][1])
-                       for base in ("cpu", "gpu")})
-# The patch-4 tokenizer: 16x16 tokens a frame, better on sketches and photos, 4x the dynamics' tokens (docs/findings.md).
-PRESETS["tokenizer"].update({f"{base}-p4": (dataclasses.replace(PRESETS["tokenizer"][base][0], patch=4), PRESETS["tokenizer"][base][1])
-                             for base in ("cpu", "gpu")})
+
+def add_variant(stage: str, suffix: str, **changes) -> None:
+    """'cpu-<suffix>' and 'gpu-<suffix>': the 'cpu' and 'gpu' presets of `stage`, same schedules, model config changed."""
+    for base in ("cpu", "gpu"):
+        config, loop = PRESETS[stage][base]
+        PRESETS[stage][f"{base}-{suffix}"] = (dataclasses.replace(config, **changes), loop)
+
+
+add_variant("lam", "mirror", mirror=True)  # the encoder made mirror-symmetric
+add_variant("tokenizer", "p4", patch=4)  # 16x16 tokens a frame: better on sketches and photos, 4x the dynamics' tokens
 
 
 def preset(stage: str, name: str):
