@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from genie_play.camera import scroll, shift_frames, split_motion
 from genie_play.checkpoint import describe, load_model
@@ -28,7 +27,6 @@ from genie_play.sampling import maskgit_decode
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_MASKGIT_STEPS = 4
-SEAM_PIXELS = 5  # width of the blend between kept and regenerated patches (odd)
 
 
 @dataclass
@@ -298,17 +296,9 @@ class World:
     def _render(self, tokens: torch.Tensor, prev_tokens: torch.Tensor, prev_pixels: torch.Tensor) -> torch.Tensor:
         """tokens, prev_tokens (B, N) int64, prev_pixels (B, H, W, 3) uint8 -> pixels (B, H, W, 3) uint8."""
         with self._precision():
-            decoded = self.tokenizer.decode(tokens)
-        if not self.keep_still_pixels:
-            return decoded
-        grid = self.tokenizer.config.grid
-        patch = self.image_size // grid
-        still = (tokens == prev_tokens).reshape(-1, 1, grid, grid).float()  # (B, 1, g, g)
-        still = still.repeat_interleave(patch, 2).repeat_interleave(patch, 3)  # (B, 1, H, W)
-        # Feathered over a few pixels, so a kept patch fades into a regenerated neighbour instead of a hard seam.
-        weight = F.avg_pool2d(still, SEAM_PIXELS, stride=1, padding=SEAM_PIXELS // 2, count_include_pad=False)
-        blended = torch.lerp(decoded.float(), prev_pixels.float(), weight.permute(0, 2, 3, 1))
-        return blended.round_().to(torch.uint8)
+            if not self.keep_still_pixels:
+                return self.tokenizer.decode(tokens)
+            return self.tokenizer.decode_next(tokens, prev_tokens, prev_pixels)
 
     def _prompt_frames(self, image) -> np.ndarray:
         from genie_play.images import load_image

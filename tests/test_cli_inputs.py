@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from typer.testing import CliRunner
@@ -365,6 +366,21 @@ def test_a_patch_4_tokenizer_trains_and_gives_the_dynamics_16x16_tokens_a_frame(
     assert result.exit_code == 0, result.output
     dynamics = describe(out / "dynamics.safetensors")["config"]
     assert (dynamics["tokens_per_frame"], dynamics["vocab_size"]) == (256, 1000)
+
+
+def test_a_refiner_trains_alone_on_a_tokenizer_whose_tokens_stay(tmp_path, data):
+    base, out = tmp_path / "base", tmp_path / "refined"
+    args = ("--max-steps", 2, "--batch-size", 2, "--device", "cpu", "--threads", 1, "--data", data)
+    assert run("train", "tokenizer", "--preset", "cpu", "--out", base, *args).exit_code == 0
+    result = run("train", "tokenizer", "--preset", "cpu-refiner", "--init", base / "tokenizer.safetensors",
+                 "--only", "refiner", "--out", out, *args)
+    assert result.exit_code == 0, result.output
+    assert describe(out / "tokenizer.safetensors")["config"]["refiner_channels"] == 64
+    before, after = load_file(base / "tokenizer.safetensors"), load_file(out / "tokenizer.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("extra."))  # same tokens
+    assert after["refiner.out.weight"].abs().sum() > 0  # it started at zero and trained
+    logged = [json.loads(line) for line in (out / "tokenizer.metrics.jsonl").read_text().splitlines()]
+    assert "psnr_next" in logged[-1]
 
 
 # --- labels, render, help ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The World engine: prompts, steps, batches, seeds, undo, cached == uncached generation, loading."""
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -111,6 +112,42 @@ def test_a_step_keeps_the_pixels_of_patches_whose_token_stayed(prompt_array, kee
     assert torch.equal(world.tokens, new)
     world.undo()
     assert torch.equal(world.tokens, tokens) and np.array_equal(world.frame, make_world(keep_still_pixels=keep).reset(prompt_array))
+
+
+def refining_tokenizer():
+    """The tiny tokenizer with a refiner whose output layer is not zero, so it changes what it draws."""
+    tokenizer = make_tokenizer()
+    refining = Tokenizer(dataclasses.replace(tokenizer.config, refiner_channels=8, refiner_depth=1))
+    refining.load_state_dict(tokenizer.state_dict(), strict=False)
+    with torch.no_grad():
+        refining.refiner.out.weight.normal_(0, 0.2)
+    return refining.eval()
+
+
+def test_a_refiner_redraws_changed_patches_from_the_previous_frame_and_keeps_the_still_ones(prompt_array):
+    tokenizer = refining_tokenizer()
+    prev = torch.from_numpy(prompt_array)[None]  # (1, H, W, 3)
+    prev_tokens = tokenizer.encode(prev)
+    assert torch.equal(tokenizer.decode_next(prev_tokens, prev_tokens, prev), prev)  # nothing changed: the frame itself
+    tokens = prev_tokens.clone()
+    tokens[0, :8] = (tokens[0, :8] + 1) % tokenizer.config.vocab_size  # the top row of 8x8 patches
+    frame = tokenizer.decode_next(tokens, prev_tokens, prev)[0].numpy()
+    other_prev = prev.flip(1)  # another previous frame: the redrawn row depends on it
+    other = tokenizer.decode_next(tokens, prev_tokens, other_prev)[0].numpy()
+    plain = make_tokenizer().decode_next(tokens, prev_tokens, prev)[0].numpy()  # the same tokenizer without a refiner
+    assert np.array_equal(frame[12:], prompt_array[12:])  # below the row and its 5-pixel seam: kept
+    assert not np.array_equal(frame[:6], plain[:6]) and not np.array_equal(frame[:6], other[:6])
+
+
+def test_a_world_draws_its_frames_with_the_tokenizer_s_refiner(prompt_array):
+    tokenizer = refining_tokenizer()
+    world = World(tokenizer, make_dynamics(), make_lam(), maskgit_steps=3)
+    world.reset(prompt_array)
+    before = world.tokens.clone()
+    frame = world.step(0)
+    assert not torch.equal(world.tokens, before)  # the step changed some tokens
+    expected = tokenizer.decode_next(world.tokens, before, torch.from_numpy(prompt_array)[None])[0].numpy()
+    assert np.array_equal(frame, expected)
 
 
 def test_reset_without_prompt_and_step_before_reset_raise():

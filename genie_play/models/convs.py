@@ -1,6 +1,7 @@
 """Small convolutional building blocks shared by the tokenizer and the LAM."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -42,3 +43,27 @@ def frames_to_input(frames: torch.Tensor) -> torch.Tensor:
 def output_to_frames(x: torch.Tensor) -> torch.Tensor:
     """(..., 3, H, W) float in [-1, 1] -> (..., H, W, 3) uint8."""
     return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).movedim(-3, -1)
+
+
+class Refiner(nn.Module):
+    """Corrects a decoded frame with what the previous frame showed, as a video codec predicts a frame from the
+    one before: where a token changed, the previous pixels around it (the same sprite a pixel further on, a
+    photo's texture) say more than the token's 10 bits. Works at half resolution (pixel-unshuffled), so its
+    3x3 convolutions see about 2*depth*2 pixels each way. The last conv starts at zero: untrained, it returns
+    the decoded frame unchanged."""
+
+    def __init__(self, channels: int, depth: int):
+        super().__init__()
+        self.inp = nn.Conv2d(10 * 4, channels, 3, padding=1)
+        self.body = res_stack(channels, depth)
+        self.out = nn.Conv2d(channels, 3 * 4, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, decoded: torch.Tensor, prev_decoded: torch.Tensor, prev: torch.Tensor, still: torch.Tensor) -> torch.Tensor:
+        """decoded, prev_decoded, prev (B, 3, H, W) in [-1, 1]: the new frame and the previous one decoded from
+        their tokens, the previous frame as shown; still (B, 1, H, W) 1 where the token did not change
+        -> the new frame (B, 3, H, W)."""
+        x = torch.cat([decoded, prev_decoded, prev, still], 1)
+        h = self.body(self.inp(F.pixel_unshuffle(x, 2)))
+        return decoded + F.pixel_shuffle(self.out(F.silu(h)), 2)

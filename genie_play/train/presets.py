@@ -4,7 +4,9 @@ The 'cpu' presets are the CPU recipe: each stage ends on its time budget (tokeni
 dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in docs/findings.md.
 'cpu-mirror' and 'gpu-mirror' (LAM only) are the same LAM made mirror-symmetric (models/lam.py); 'cpu-plain'
 (dynamics only) is the 'cpu' dynamics without the copy path; 'cpu-p4' and 'gpu-p4' (tokenizer only) make one
-token of each 4x4-pixel patch instead of 8x8: 16x16 tokens a frame, as many as a dynamics trained on it predicts."""
+token of each 4x4-pixel patch instead of 8x8: 16x16 tokens a frame, as many as a dynamics trained on it predicts;
+'cpu-refiner' and 'gpu-refiner' add the refiner that draws each new frame from the one before (models/convs.py):
+train it alone on a trained tokenizer (`--init T --only refiner`), so that its tokens, and the dynamics, stay."""
 
 import dataclasses
 
@@ -40,6 +42,7 @@ def add_variant(stage: str, suffix: str, **changes) -> None:
 
 add_variant("lam", "mirror", mirror=True)  # the encoder made mirror-symmetric
 add_variant("tokenizer", "p4", patch=4)  # 16x16 tokens a frame: better on sketches and photos, 4x the dynamics' tokens
+add_variant("tokenizer", "refiner", refiner_channels=64, refiner_depth=4)  # decode_next sees the previous frame
 
 
 def preset(stage: str, name: str):

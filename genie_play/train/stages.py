@@ -50,16 +50,28 @@ def seeded_generator(sampler) -> tuple[torch.Generator, Callable[[int], None]]:
 
 # --- tokenizer ---------------------------------------------------------------------------------
 def tokenizer_loss(model, frames: torch.Tensor):
-    """frames (B, H, W, 3) uint8."""
-    recon, _ = model(frames)
+    """frames (B, H, W, 3) uint8, or frame pairs (B, 2, H, W, 3) for a tokenizer with a refiner: then the second
+    frame as decode_next draws it after the first is scored as well (`psnr_next`)."""
+    if frames.ndim == 4:
+        recon, _ = model(frames)
+        return reconstruction_loss(recon, frames)
+    recon, _, shown = model(frames)
+    loss, metrics = reconstruction_loss(recon, frames.flatten(0, 1))
+    next_loss, next_metrics = reconstruction_loss(shown, frames[:, 1])
+    return loss + next_loss, {**metrics, "psnr_next": next_metrics["psnr"]}
+
+
+def reconstruction_loss(recon: torch.Tensor, frames: torch.Tensor):
+    """recon (B, 3, H, W) in [-1, 1], frames (B, H, W, 3) uint8 -> (MSE + 0.1 L1, {"psnr"})."""
     target = frames_to_input(frames)
     mse = F.mse_loss(recon.float(), target)
     return mse + 0.1 * F.l1_loss(recon.float(), target), {"psnr": psnr_from_mse(mse)}
 
 
 def tokenizer_run(config, data_dir: Path, device) -> Run:
+    """Single frames; consecutive pairs inside one episode when the tokenizer has a refiner."""
     recording = Recording(data_dir, "train")
-    sampler = FrameSampler(recording)
+    sampler = ClipSampler(recording, 2) if config.refiner_channels else FrameSampler(recording)
     generator, reseed = seeded_generator(sampler)
     def next_batch(batch_size):
         frames = recolour(torch.from_numpy(sampler.sample(batch_size)), generator, RECOLOUR_SHARE)
