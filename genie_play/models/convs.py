@@ -48,9 +48,9 @@ def output_to_frames(x: torch.Tensor) -> torch.Tensor:
 class Refiner(nn.Module):
     """Corrects a decoded frame with what the previous frame showed, as a video codec predicts a frame from the
     one before: where a token changed, the previous pixels around it (the same sprite a pixel further on, a
-    photo's texture) say more than the token's 10 bits. Works at half resolution (pixel-unshuffled), so its
-    3x3 convolutions see about 2*depth*2 pixels each way. The last conv starts at zero: untrained, it returns
-    the decoded frame unchanged."""
+    photo's texture) say more than the token's 10 bits. Its 3x3 convolutions work at half resolution
+    (pixel-unshuffled), so it sees 4 * depth + 4 pixels each way. The last conv starts at zero: untrained, it
+    returns the decoded frame unchanged."""
 
     def __init__(self, channels: int, depth: int):
         super().__init__()
