@@ -181,23 +181,26 @@ class World:
     def _move_camera(self, codes: np.ndarray, before: _Step) -> None:
         """Adds each world's code's camera motion (codes (B,) int64). Whole tokens of it move the world's token
         grid, pixels and KV cache (so the next frame is generated against the moved one, and the copy path keeps
-        what it keeps where the camera put it); the rest, under half a token, pans the frame on screen."""
+        what it keeps where the camera put it); the rest, under half a token, pans the frame on screen. With a
+        dynamics that groups tokens, the whole moves are whole positions (group x group tokens)."""
         if self.code_motion is None:
             return
-        steps, self.camera = split_motion(self.camera + self.code_motion[codes], self.tokenizer.config.patch)
+        group, grid = self.dynamics.config.group, self.tokenizer.config.grid
+        cell = self.tokenizer.config.patch * group  # pixels of one dynamics position: the smallest whole move
+        steps, self.camera = split_motion(self.camera + self.code_motion[codes], cell)
         if not steps.any():
             return
         if self.undo_depth > 0:
             before.cache = (self.cache.k.clone(), self.cache.v.clone())
-        grid, patch = self.tokenizer.config.grid, self.tokenizer.config.patch
         tokens, pixels = self.tokens.clone().view(self.batch, grid, grid), self.pixels.clone()
-        k, v = (x.view(x.shape[0], self.batch, grid, grid, *x.shape[2:]) for x in (self.cache.k, self.cache.v))
+        side = grid // group
+        k, v = (x.view(x.shape[0], self.batch, side, side, *x.shape[2:]) for x in (self.cache.k, self.cache.v))
         for b, (dx, dy) in enumerate(steps.tolist()):
             if not (dx or dy):
                 continue  # this world's view stays: no copy of its cache
-            tokens[b] = scroll(tokens[b], dx, dy, 1, (0, 1))  # (g, g)
-            pixels[b] = scroll(pixels[b], dx, dy, patch, (0, 1))  # (H, W, 3)
-            for cached in (k, v):  # (L, B, g, g, heads, window, hd): each position keeps its own past
+            tokens[b] = scroll(tokens[b], dx, dy, group, (0, 1))  # (g, g)
+            pixels[b] = scroll(pixels[b], dx, dy, cell, (0, 1))  # (H, W, 3)
+            for cached in (k, v):  # (L, B, side, side, heads, window, hd): each position keeps its own past
                 cached[:, b] = scroll(cached[:, b], dx, dy, 1, (1, 2))
         self.tokens, self.pixels = tokens.view(self.batch, -1), pixels
 

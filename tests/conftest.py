@@ -30,10 +30,10 @@ def tiny_lam_config(context: int = 2) -> LAMConfig:
     return LAMConfig(channels=8, depth=1, levels=[2, 2, 2], context=context)
 
 
-def tiny_dynamics_config(window: int = 4, layers: int = 2, patch: int = 8) -> DynamicsConfig:
+def tiny_dynamics_config(window: int = 4, layers: int = 2, patch: int = 8, group: int = 1) -> DynamicsConfig:
     tok = tiny_tokenizer_config(patch)
     return DynamicsConfig(vocab_size=tok.vocab_size, tokens_per_frame=tok.grid ** 2, num_actions=8,
-                          dim=16, heads=2, layers=layers, window=window)
+                          dim=16, heads=2, layers=layers, window=window, group=group)
 
 
 def make_tokenizer(seed: int = 0, patch: int = 8) -> Tokenizer:

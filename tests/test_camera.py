@@ -100,6 +100,26 @@ def test_a_whole_token_of_motion_moves_tokens_pixels_and_cache(prompt_array):
     assert torch.equal(moved_k[:, :, 1:], k[:, :, :-1]) and torch.equal(moved_k[:, :, 0], k[:, :, -1])
 
 
+def test_a_grouped_dynamics_moves_the_grid_by_whole_positions(prompt_array):
+    """Patch-4 tokens, 2x2 to a position: the camera's whole moves are 8 px, two token columns, one cache column."""
+    world = World(make_tokenizer(patch=4), make_dynamics(patch=4, group=2), make_lam(), seed=0,
+                  code_motion=motion_for(4, 5.0), maskgit_steps=2)
+    world.reset(prompt_array)
+    world.step(1)
+    world.settle()
+    tokens, pixels = world.tokens.view(16, 16).clone(), world.pixels[0].clone()
+    k = world.cache.k.view(world.cache.k.shape[0], 8, 8, *world.cache.k.shape[2:]).clone()
+    with torch.inference_mode():
+        world._move_camera(np.array([4]), _step_of(world))
+    assert world.camera.tolist() == [[-3.0, 0.0]]  # 5 px: one 8-px move, -3 px left to pan
+    moved = world.tokens.view(16, 16)
+    assert torch.equal(moved[:, 2:], tokens[:, :-2]) and torch.equal(moved[:, :2], tokens[:, -2:])
+    assert torch.equal(world.pixels[0, :, 8:], pixels[:, :-8])
+    moved_k = world.cache.k.view_as(k)
+    assert torch.equal(moved_k[:, :, 1:], k[:, :, :-1]) and torch.equal(moved_k[:, :, 0], k[:, :, -1])
+    assert world.step(4).shape == (64, 64, 3)
+
+
 def _step_of(world):
     from genie_play.world import _Step
 

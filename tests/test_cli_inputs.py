@@ -16,13 +16,13 @@ from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, wri
 from fake_world import FakeWorld, fake_cli
 from genie_play import validate
 from genie_play.app import commands
-from genie_play.checkpoint import describe, read_header, save_checkpoint
+from genie_play.checkpoint import describe, load_model, read_header, save_checkpoint
 from genie_play.cli import app
 from genie_play.data.collect import plan_jobs, shard_seed
 from genie_play.errors import CheckpointError, GenieError
 from genie_play.labels import distinct_labels, known_labels
 from genie_play.train.stages import load_token_cache
-from genie_play.world import load_world
+from genie_play.world import World, load_world
 
 BIG = 10 ** 12
 HUGE = 10 ** 20
@@ -366,6 +366,16 @@ def test_a_patch_4_tokenizer_trains_and_gives_the_dynamics_16x16_tokens_a_frame(
     assert result.exit_code == 0, result.output
     dynamics = describe(out / "dynamics.safetensors")["config"]
     assert (dynamics["tokens_per_frame"], dynamics["vocab_size"]) == (256, 1000)
+    # 2x2 tokens a position: the same tokens, a quarter of the positions, and a world that plays on it
+    result = run("train", "dynamics", "--preset", "cpu-group2", "--max-steps", 1, "--batch-size", 1, "--device", "cpu",
+                 "--threads", 1, "--data", data, "--out", tmp_path / "grouped", "--tokenizer", out / "tokenizer.safetensors",
+                 "--lam", out / "lam.safetensors")
+    assert result.exit_code == 0, result.output
+    grouped = load_model(tmp_path / "grouped" / "dynamics.safetensors", "dynamics")
+    assert (grouped.config.tokens_per_frame, grouped.config.group, grouped.pos_emb.shape[0]) == (256, 2, 64)
+    world = World(load_model(out / "tokenizer.safetensors"), grouped, make_lam(), maskgit_steps=2)
+    world.reset(np.zeros((64, 64, 3), np.uint8))
+    assert world.step(3).shape == (64, 64, 3) and world.tokens.shape == (1, 256)
 
 
 def test_a_refiner_trains_alone_on_a_tokenizer_whose_tokens_stay(tmp_path, data):

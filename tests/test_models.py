@@ -213,17 +213,37 @@ def _random_tokens(dyn, B, T, seed):
     return tokens, actions
 
 
-def test_dynamics_forward_shape():
-    dyn = make_dynamics()
+# A dynamics that holds 2x2 tokens of a patch-4 tokenizer (16x16 tokens) per position, next to the plain one.
+SHAPES = {"plain": {}, "grouped": {"patch": 4, "group": 2}}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_dynamics_forward_shape(shape):
+    dyn = make_dynamics(**SHAPES[shape])
     tokens, actions = _random_tokens(dyn, 2, 4, 0)
     with torch.no_grad():
         logits = dyn(tokens, actions)
-    assert logits.shape == (2, 4, 64, dyn.config.vocab_size)
+    assert logits.shape == (2, 4, dyn.config.tokens_per_frame, dyn.config.vocab_size)
     assert torch.isfinite(logits).all()
 
 
-def test_dynamics_logits_at_chosen_positions_match_the_full_output():
-    dyn = make_dynamics()
+def test_grouped_dynamics_packs_each_square_of_tokens_into_one_position():
+    dyn = make_dynamics(patch=4, group=2)
+    raster = torch.arange(256).view(1, 256, 1)  # token i of a 16x16 grid, as a 1-dim "embedding"
+    packed = dyn._to_positions(raster)  # (1, 64, 4)
+    assert packed.shape == (1, 64, 4)
+    assert packed[0, 0].tolist() == [0, 1, 16, 17] and packed[0, 9].tolist() == [34, 35, 50, 51]
+    assert torch.equal(dyn._to_tokens(packed), raster)
+
+
+def test_dynamics_refuses_a_group_that_does_not_tile_the_grid():
+    with pytest.raises(ValueError, match="3x3 groups"):
+        make_dynamics(group=3)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_dynamics_logits_at_chosen_positions_match_the_full_output(shape):
+    dyn = make_dynamics(**SHAPES[shape])
     tokens, actions = _random_tokens(dyn, 2, 4, 0)
     at = torch.rand(tokens.shape, generator=torch.Generator().manual_seed(0)) < 0.3
     with torch.no_grad():
@@ -233,9 +253,10 @@ def test_dynamics_logits_at_chosen_positions_match_the_full_output():
     torch.testing.assert_close(picked, full[at], atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("t", [0, 1, 2])
-def test_dynamics_is_causal_in_time(t):
-    dyn = make_dynamics()
+def test_dynamics_is_causal_in_time(t, shape):
+    dyn = make_dynamics(**SHAPES[shape])
     tokens, actions = _random_tokens(dyn, 2, 4, 1)
     with torch.no_grad():
         base = dyn(tokens, actions)
@@ -267,8 +288,9 @@ def test_dynamics_frame_t_changes_next_frame(t):
     assert not torch.allclose(out[:, t + 1], base[:, t + 1], atol=1e-3)
 
 
-def test_dynamics_training_backward():
-    dyn = make_dynamics().train()
+@pytest.mark.parametrize("shape", SHAPES)
+def test_dynamics_training_backward(shape):
+    dyn = make_dynamics(**SHAPES[shape]).train()
     tokens, actions = _random_tokens(dyn, 2, 4, 3)
     logits = dyn(tokens, actions)
     torch.nn.functional.cross_entropy(logits.flatten(0, 2), tokens.flatten()).backward()
@@ -286,9 +308,10 @@ def _cache_over(dyn, tokens, actions, upto):
     return cache
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("layers", [1, 2])
-def test_cached_frame_logits_equal_uncached_forward(layers):
-    dyn = make_dynamics(layers=layers, window=4)
+def test_cached_frame_logits_equal_uncached_forward(layers, shape):
+    dyn = make_dynamics(layers=layers, window=4, **SHAPES[shape])
     W = dyn.config.window
     tokens, actions = _random_tokens(dyn, 2, W, 4)
     # the new frame is partly masked, as during MaskGIT decoding
