@@ -39,24 +39,11 @@ def keep_freed_memory() -> bool:
     """Asks glibc's malloc to keep the memory a process frees for reuse instead of handing it back to the
     system. A CPU training step frees and allocates the same large buffers each time, and faulting their pages
     in again, one thread at a time, cost the patch-4 dynamics nearly half its step (docs/findings.md).
-    Returns whether it took effect; elsewhere than Linux with glibc nothing changes. The heap then grows with
-    fragments of buffers whose sizes change from step to step: release_freed_memory() now and then bounds it."""
-    libc = _glibc()
-    return libc is not None and bool(libc.mallopt(M_MMAP_THRESHOLD, KEEP_BELOW)) and bool(libc.mallopt(M_TRIM_THRESHOLD, KEEP_BELOW))
-
-
-def release_freed_memory() -> None:
-    """Hands the pages of every free block back to the system (glibc malloc_trim)."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-def _glibc():
+    Returns whether it took effect; elsewhere than Linux with glibc nothing changes."""
     if not sys.platform.startswith("linux"):
-        return None
+        return False
     try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None  # glibc's own
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, KEEP_BELOW)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_BELOW))

@@ -13,7 +13,6 @@ from pathlib import Path
 import torch
 
 from genie_play.checkpoint import load_model, save_checkpoint
-from genie_play.device import keep_freed_memory, release_freed_memory
 from genie_play.errors import GenieError
 from genie_play.train.distributed import DistInfo, all_reduce_mean, wrap
 
@@ -88,8 +87,6 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
     metrics, t0, samples = {}, time.time(), 0
     budget_t0 = t0 - spent_s  # --max-minutes counts the time earlier runs of this checkpoint already took
     budget_s = cfg.max_minutes * 60 if cfg.max_minutes else None
-    # On CPU freed buffers stay for the next step, and every log_every steps their pages go back (device.py).
-    reuse_memory = device.type == "cpu" and keep_freed_memory()
     model.train()
     for step in range(start, cfg.max_steps):
         time_fraction = (time.time() - budget_t0) / budget_s if budget_s else 0.0
@@ -109,8 +106,6 @@ def train(run: Run, cfg: LoopConfig, out_dir: Path, device: torch.device, info: 
                            samples_per_s=samples / max(elapsed, 1e-9), time=time.time())
             if info.is_main:
                 append_jsonl(log_path, metrics)
-            if reuse_memory:
-                release_freed_memory()
         if progress and info.is_main:
             progress(done, cfg.max_steps, metrics)
         if info.is_main and (done % cfg.checkpoint_every == 0 or last):
