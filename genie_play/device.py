@@ -1,7 +1,4 @@
-"""Choosing the torch device from the user's --device flag, and how CPU training holds its memory."""
-
-import ctypes
-import sys
+"""Choosing the torch device from the user's --device flag."""
 
 import torch
 
@@ -29,21 +26,3 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "cpu":
         return torch.device("cpu")
     raise GenieError(f"--device {name}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")
-
-
-# glibc mallopt parameters, and a threshold above any buffer a training step allocates (2 GiB - 1).
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, KEEP_BELOW = -1, -3, 2**31 - 1
-
-
-def keep_freed_memory() -> bool:
-    """Asks glibc's malloc to keep the memory a process frees for reuse instead of handing it back to the
-    system. A CPU training step frees and allocates the same large buffers each time, and faulting their pages
-    in again, one thread at a time, cost the patch-4 dynamics nearly half its step (docs/findings.md).
-    Returns whether it took effect; elsewhere than Linux with glibc nothing changes."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, KEEP_BELOW)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_BELOW))

@@ -322,32 +322,3 @@ def test_export_refused_for_one_taken_file_writes_none_of_the_others(trained, tm
     assert refused.exit_code == 2 and "dynamics.safetensors: already exists" in refused.stderr
     assert sorted(p.name for p in weights.iterdir()) == ["dynamics.safetensors"]  # no tokenizer or lam written first
     assert (weights / "dynamics.safetensors").read_bytes() == b"the user's own"
-
-
-# --- how CPU training holds its memory -----------------------------------------------------------------
-FAULTS_OF_REALLOCATING = """
-import ctypes, resource, sys
-from genie_play.device import keep_freed_memory
-kept = keep_freed_memory() if sys.argv[1] == "keep" else False
-libc = ctypes.CDLL("libc.so.6")
-libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(8):  # 64 MB written and freed at once, as a training step's activations are
-    buffer = libc.malloc(64 * 2**20)
-    ctypes.memset(buffer, 1, 64 * 2**20)
-    libc.free(buffer)
-print(int(kept), resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc")
-def test_keeping_freed_memory_stops_refaulting_a_reallocated_buffer():
-    def faults(mode):
-        out = subprocess.run([sys.executable, "-c", FAULTS_OF_REALLOCATING, mode], capture_output=True, text=True, check=True)
-        return [int(x) for x in out.stdout.split()]
-
-    (kept, faults_kept), (_, faults_default) = faults("keep"), faults("default")
-    pages = 64 * 2**20 // 4096
-    assert kept == 1
-    assert faults_default > 6 * pages  # every allocation faults its pages in again
-    assert faults_kept < 2 * pages  # the first one does, the others reuse them

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from genie_play.checkpoint import describe
-from genie_play.device import keep_freed_memory, resolve_device
+from genie_play.device import resolve_device
 from genie_play.errors import GenieError
 from genie_play.train.distributed import init_distributed, local_device, shutdown
 from genie_play.train.loop import refuse_to_overwrite, train
@@ -31,8 +31,6 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
     loop_cfg = dataclasses.replace(loop_cfg, warmup=min(loop_cfg.warmup, max(1, loop_cfg.max_steps // 10)))
     torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     dev = local_device(resolve_device(device))
-    if dev.type == "cpu":
-        keep_freed_memory()
     info = init_distributed(dev)
     torch.manual_seed(seed + info.rank)
     out_dir = Path(out_dir)
