@@ -45,7 +45,7 @@ def add_variant(stage: str, suffix: str, **changes) -> None:
 add_variant("lam", "mirror", mirror=True)  # the encoder made mirror-symmetric
 add_variant("tokenizer", "p4", patch=4)  # 16x16 tokens a frame: better on sketches and photos, 4x the dynamics' tokens
 add_variant("tokenizer", "refiner", refiner_channels=64, refiner_depth=4)  # decode_next sees the previous frame
-add_variant("dynamics", "group2", group=2)  # 2x2 tokens a position: a patch-4 tokenizer at about the cost of patch 8
+add_variant("dynamics", "group2", group=2)  # 2x2 tokens a position: a patch-4 tokenizer at about 1.2x the step cost of patch 8
 
 
 def preset(stage: str, name: str):
