@@ -91,11 +91,14 @@ def fit_code_motion(lam, clips: np.ndarray, batch: int = 32, progress=None) -> t
 
 
 def measure_code_motion(weights_dir, data_dir, split: str = "train", clips: int = MOTION_CLIPS, seed: int = 0,
-                        device: str = "auto", axes: str = "x", progress=None) -> dict:
+                        device: str = "auto", axes: str = "x", games: list[str] | None = None,
+                        progress=None) -> dict:
     """Each code's mean scene shift on `clips` random 16-frame clips of a recording, the codes read by the
     LAM of `weights_dir` -> {"code_motion": the camera's [[dx, dy], ...] px a step, "scene_motion": the same on
     both axes, "share": [...], "code_labels": a name per code for its scene motion (labels.labels_from_motion),
     "clips", "transitions"}.
+    games: measure on these games' episodes only (None: all): the camera follows the player sideways in some
+    games and not in others (docs/findings.md).
     axes "x" keeps dy at 0: the dynamics moves the scene up and down itself (falls and jumps cross whole
     tokens), and adding the camera's dy on top moved CoinRun further from the real frames (docs/findings.md)."""
     if axes not in ("x", "xy"):
@@ -110,7 +113,7 @@ def measure_code_motion(weights_dir, data_dir, split: str = "train", clips: int 
     if not lam_path.exists():
         raise GenieError(f"{lam_path}: measuring camera motion needs the weights' latent action model")
     lam = load_model(lam_path, "lam", resolve_device(device)).eval()
-    sampler = ClipSampler(Recording(data_dir, split), 16, seed=seed)
+    sampler = ClipSampler(Recording(data_dir, split, games=games), 16, seed=seed)
     motion, share = fit_code_motion(lam, sampler.sample(clips), progress=progress)
     scene = [[round(float(dx), 3), round(float(dy), 3)] for dx, dy in motion]
     camera = [[dx, dy if axes == "xy" else 0.0] for dx, dy in scene]

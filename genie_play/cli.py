@@ -296,6 +296,8 @@ def motion(
     device: str = typer.Option("auto", callback=validate.device_name, help="auto, cpu or cuda"),
     axes: str = typer.Option("x", help="x: the camera moves the view sideways only (the dynamics moves it up "
                                         "and down itself); xy: both ways"),
+    games: str = typer.Option(None, help="comma-separated Procgen games: measure on their episodes only "
+                                         "(default: every game in the data)"),
     save: bool = typer.Option(False, help="write the table into WEIGHTS/play.json as code_motion, the "
                                           "camera motion the world then plays with (other settings kept)"),
     labels: bool = typer.Option(False, help="with --save, also name each code by its motion (both axes) and "
@@ -310,24 +312,27 @@ def motion(
         raise GenieError(f"--axes {axes}: choose x or xy")
     if labels and not save:
         raise GenieError("motion: --labels writes the names into play.json, so it needs --save")
+    game_list = [g.strip() for g in games.split(",") if g.strip()] if games else None
+    only = f" --games {','.join(game_list)}" if game_list else ""
     bar, update = progress_bar("clips")
     with bar:
-        result = measure_code_motion(weights, data, split, clips, seed, device, axes, progress=update)
+        result = measure_code_motion(weights, data, split, clips, seed, device, axes, game_list, progress=update)
     rows = zip(result["scene_motion"], result["code_motion"], result["share"], result["code_labels"])
     for code, ((dx, dy), camera, share, name) in enumerate(rows):
         typer.echo(f"code {code}: scene dx {dx:+.3f} dy {dy:+.3f} px a step ({share:.1%} of transitions): {name}; "
                    f"camera {camera[0]:+.3f}, {camera[1]:+.3f}")
     if save:
+        of_games = f", games {', '.join(game_list)}" if game_list else ""
         source = (f"mean scene shift of each LAM code over {result['transitions']} transitions of {data} "
-                  f"(split {split}, seed {seed}, axes {axes}): genie-play motion --data {data} --clips {clips} --seed {seed} "
-                  f"--axes {axes}")
+                  f"(split {split}, seed {seed}, axes {axes}{of_games}): "
+                  f"genie-play motion --data {data} --clips {clips} --seed {seed} --axes {axes}{only}")
         names, names_source = None, ""
         if labels:
             names = result["code_labels"]
             names_source = (f"what each code does to the view in recorded play: its mean scene shift on both axes "
-                            f"over {result['transitions']} transitions of {data} (split {split}, seed {seed}), named "
+                            f"over {result['transitions']} transitions of {data} (split {split}, seed {seed}{of_games}), named "
                             f"where it passes {MOTION_LABEL_PX} px a step: genie-play motion --data {data} --clips "
-                            f"{clips} --seed {seed} --save --labels")
+                            f"{clips} --seed {seed}{only} --save --labels")
         path = save_code_motion(weights or BUNDLED_WEIGHTS, result["code_motion"], source, names, names_source)
         typer.echo(f"wrote {path}")
 

@@ -304,3 +304,45 @@ def test_render_no_camera_leaves_the_view_where_the_dynamics_puts_it(tmp_path, t
     expected = np.concatenate([plain.frame] + [plain.step(0) for _ in range(3)], axis=1)
     assert np.array_equal(strips["--no-camera"], expected)
     assert not np.array_equal(strips["--camera"], strips["--no-camera"])
+
+
+def _two_game_data(root):
+    """write_tiny_data's CoinRun shards plus a ninja shard of other frames in the train split."""
+    from genie_play.data.shards import read_shard, write_shard
+
+    write_tiny_data(root)
+    arrays, meta = read_shard(next((write_tiny_data(root.parent / "other", seed=5) / "train").glob("*.npz")))
+    write_shard(root / "train" / "ninja-0-1-explore-train-00000.npz", arrays, dict(meta, game="ninja"))
+    return root, arrays["frames"]
+
+
+def test_recording_keeps_only_the_games_asked_for(tmp_path):
+    from genie_play.data.datasets import Recording
+    from genie_play.errors import DataError
+
+    data, ninja_frames = _two_game_data(tmp_path / "data")
+    assert sorted(set(Recording(data, "train").games)) == ["coinrun", "ninja"]
+    ninja = Recording(data, "train", games=["ninja"])
+    assert set(ninja.games) == {"ninja"} and np.array_equal(ninja.frames, ninja_frames)
+    assert len(ninja.arrays["first"]) == len(ninja_frames)
+    with pytest.raises(DataError, match=r"train\): no episodes of bigfish; it holds coinrun, ninja"):
+        Recording(data, "train", games=["bigfish"])
+
+
+def test_motion_command_measures_on_the_games_asked_for(tmp_path, tiny_weights):
+    from typer.testing import CliRunner
+
+    from genie_play.camera import measure_code_motion
+    from genie_play.cli import app
+
+    data, _ = _two_game_data(tmp_path / "data")
+    ninja = measure_code_motion(tiny_weights, data, clips=6, device="cpu", games=["ninja"])
+    both = measure_code_motion(tiny_weights, data, clips=6, device="cpu")
+    assert ninja["code_motion"] != both["code_motion"]  # other clips, other shifts
+    result = CliRunner().invoke(app, ["motion", "--data", str(data), "--weights", str(tiny_weights), "--clips", "6",
+                                      "--device", "cpu", "--games", "ninja", "--save", "--labels"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tiny_weights / "play.json").read_text())
+    assert saved["code_motion"] == ninja["code_motion"]
+    assert "games ninja" in saved["code_motion_source"] and "--games ninja" in saved["code_motion_source"]
+    assert "games ninja" in saved["code_labels_source"] and "--games ninja --save --labels" in saved["code_labels_source"]

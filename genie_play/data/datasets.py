@@ -11,7 +11,9 @@ from genie_play.errors import DataError
 class Recording:
     """All shards of one split, concatenated: frames (E, S, H, W, 3) uint8, actions/first/level (E, S)."""
 
-    def __init__(self, data_dir: str | Path, split: str, max_shards: int | None = None):
+    def __init__(self, data_dir: str | Path, split: str, max_shards: int | None = None,
+                 games: list[str] | None = None):
+        """games: keep only the episodes of these Procgen games (None: every game in the split)."""
         paths = list_shards(data_dir, split)[:max_shards]
         shards = [read_shard(p) for p in paths]
         loaded = [arrays for arrays, _ in shards]
@@ -21,6 +23,15 @@ class Recording:
         # (E,) str: the Procgen game of each environment's episodes
         self.games = np.concatenate([[meta.get("game", "unknown")] * len(a["frames"]) for a, (_, meta) in zip(loaded, shards)])
         self.frame_skip = common_frame_skip(paths, [meta for _, meta in shards])
+        if games:
+            self._keep_games(games, f"{data_dir} ({split})")
+
+    def _keep_games(self, games: list[str], where: str) -> None:
+        keep = np.isin(self.games, games)
+        if not keep.any():
+            raise DataError(f"{where}: no episodes of {', '.join(games)}; it holds {', '.join(sorted(set(self.games)))}")
+        self.arrays = {k: v[keep] for k, v in self.arrays.items()}
+        self.games = self.games[keep]
 
     @property
     def frames(self) -> np.ndarray:
