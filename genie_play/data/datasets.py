@@ -27,9 +27,10 @@ class Recording:
             self._keep_games(games, f"{data_dir} ({split})")
 
     def _keep_games(self, games: list[str], where: str) -> None:
+        missing = [game for game in games if game not in set(self.games)]
+        if missing:  # a misspelt game would otherwise just measure less
+            raise DataError(f"{where}: no episodes of {', '.join(missing)}; it holds {', '.join(sorted(set(self.games)))}")
         keep = np.isin(self.games, games)
-        if not keep.any():
-            raise DataError(f"{where}: no episodes of {', '.join(games)}; it holds {', '.join(sorted(set(self.games)))}")
         self.arrays = {k: v[keep] for k, v in self.arrays.items()}
         self.games = self.games[keep]
 
