@@ -27,9 +27,10 @@ class Recording:
             self._keep_games(games, f"{data_dir} ({split})")
 
     def _keep_games(self, games: list[str], where: str) -> None:
-        missing = [game for game in games if game not in set(self.games)]
+        present = set(self.games.tolist())
+        missing = [game for game in games if game not in present]
         if missing:  # a misspelt game would otherwise just measure less
-            raise DataError(f"{where}: no episodes of {', '.join(missing)}; it holds {', '.join(sorted(set(self.games)))}")
+            raise DataError(f"{where}: no episodes of {', '.join(missing)}; it holds {', '.join(sorted(present))}")
         keep = np.isin(self.games, games)
         self.arrays = {k: v[keep] for k, v in self.arrays.items()}
         self.games = self.games[keep]
