@@ -124,11 +124,18 @@ def collect(
     typer.echo("coverage: " + json.dumps(summarize_coverage(stats)))
 
 
+def game_names(text: str | None) -> list[str] | None:
+    """'coinrun, ninja' -> ['coinrun', 'ninja']; None or empty -> None."""
+    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    return names or None
+
+
 @app.command("train")
 @exit_on_genie_error
 def train_cmd(
     stage: str = typer.Argument(..., help="tokenizer, lam, dynamics, or all: the three in turn on one --max-minutes budget "
-                                          "(30% / 10% / 60%), --init then being a weights folder"),
+                                          "(30% / 10% / 60%), --init then being a weights folder; or gate: the camera "
+                                          "gate (needs --still-games)"),
     data: Path = typer.Option(..., parser=path_text, help="folder written by `genie-play collect`"),
     out: Path = typer.Option(..., parser=path_text, help="folder for checkpoints and metrics"),
     preset: str = typer.Option("cpu", help="size preset: tiny, cpu or gpu; also cpu-p4, gpu-p4, cpu-refiner and gpu-refiner (tokenizer), cpu-mirror and gpu-mirror (lam), cpu-plain, cpu-group2 and gpu-group2 (dynamics)"),
@@ -149,6 +156,8 @@ def train_cmd(
                              help=f"override the preset's peak learning rate (> 0, <= {validate.MAX_LR:g})"),
     only: str = typer.Option(None, help="train only the parameters whose names start with this, the rest frozen "
                                         "(action_emb: teach a dynamics another LAM's codes)"),
+    still_games: str = typer.Option(None, help="gate: comma-separated games whose view does not scroll sideways "
+                                               "(the camera stays off on frames like theirs)"),
 ):
     """Train one stage, or all three. Under `torchrun --nproc_per_node=K` it trains with DistributedDataParallel."""
     from genie_play.train.stage import train_all, train_stage
@@ -157,8 +166,9 @@ def train_cmd(
     if stage == "all":
         if not max_minutes:
             raise GenieError("train all: give the time budget of the three stages with --max-minutes")
-        if tokenizer or lam or batch_size or lr or only:
-            raise GenieError("train all: --tokenizer, --lam, --batch-size, --lr and --only apply to one stage; train stages one by one")
+        if tokenizer or lam or batch_size or lr or only or still_games:
+            raise GenieError("train all: --tokenizer, --lam, --batch-size, --lr, --only and --still-games apply to one "
+                             "stage; train stages one by one")
         with contextlib.ExitStack() as bars:
             def progress_for(name):
                 return bars.enter_context(progress_bar(f"train {name}")[0]).update
@@ -170,7 +180,7 @@ def train_cmd(
     bar, update = progress_bar(f"train {stage}")
     with bar:
         metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,
-                              max_minutes, init, lr, update, only)
+                              max_minutes, init, lr, update, only, game_names(still_games))
     if fresh:  # said after the run, so that a user error stays a single line
         typer.echo(f"note: {Path(out) / f'{stage}.safetensors'} was not there to resume, so this run started fresh", err=True)
     typer.echo("final: " + json.dumps(metrics))
@@ -312,7 +322,7 @@ def motion(
         raise GenieError(f"--axes {axes}: choose x or xy")
     if labels and not save:
         raise GenieError("motion: --labels writes the names into play.json, so it needs --save")
-    game_list = [g.strip() for g in games.split(",") if g.strip()] if games else None
+    game_list = game_names(games)
     only = f" --games {','.join(game_list)}" if game_list else ""
     bar, update = progress_bar("clips")
     with bar:

@@ -5,6 +5,8 @@ Several worlds step together when the world is built with batch > 1. On CUDA it 
 and once the cache is full (every shape then stays the same) each step replays CUDA graphs.
 With a camera table (`code_motion` in the weights' play.json) each code also moves the view: whole tokens
 of its motion move the token grid, pixels and KV cache, the rest pans the frame shown (genie_play/camera.py).
+With a camera gate (gate.safetensors beside the checkpoints) the camera moves only views that the gate, looking
+at the prompt, judges to scroll sideways (genie_play/models/gate.py).
 """
 
 import hashlib
@@ -21,7 +23,7 @@ from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
 from genie_play.graphs import Captured, GraphSet
-from genie_play.models import Dynamics, LatentActionModel, Tokenizer
+from genie_play.models import CameraGate, Dynamics, LatentActionModel, Tokenizer
 from genie_play.sampling import maskgit_decode
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
@@ -47,7 +49,8 @@ class World:
                  seed: int = 0, batch: int = 1, temperature: float = DEFAULT_TEMPERATURE,
                  maskgit_steps: int = DEFAULT_MASKGIT_STEPS, weights_id: str = "custom",
                  code_labels: list[str] | None = None, undo_depth: int = 64, keep_still_pixels: bool = True,
-                 bf16: bool | None = None, cuda_graphs: bool = True, code_motion=None):
+                 bf16: bool | None = None, cuda_graphs: bool = True, code_motion=None,
+                 camera_gate: CameraGate | None = None):
         check_compatible(tokenizer, dynamics, lam)
         self.tokenizer, self.dynamics, self.lam = tokenizer.eval(), dynamics.eval(), lam.eval() if lam else None
         self.device = dynamics.pos_emb.device
@@ -62,6 +65,8 @@ class World:
         self.keep_still_pixels = keep_still_pixels
         self.code_motion = checked_code_motion(code_motion, dynamics.config.num_actions)  # (A, 2) px a step, or None
         self.camera = np.zeros((batch, 2))  # (B, 2) px: how far the frame on screen is panned from the world's own
+        self.camera_gate = camera_gate.eval() if camera_gate is not None else None
+        self.camera_on = np.ones(batch, bool)  # (B,): whether the camera moves each world's view (the gate's say)
         on_cuda = self.device.type == "cuda"
         self.bf16 = on_cuda if bf16 is None else bf16  # None: on CUDA only
         self.cuda_graphs = on_cuda and cuda_graphs  # CUDA only
@@ -100,6 +105,8 @@ class World:
         prompt = torch.from_numpy(self.prompt).to(self.device)
         no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
         tokens = self.tokenizer.encode(prompt)  # (B, N); in float32, so bf16 does not move the prompt's tokens
+        if self.camera_gate is not None and self.code_motion is not None:
+            self.camera_on = self.camera_gate.scrolls(prompt).cpu().numpy()
         with self._precision():
             self.dynamics.push_frame(tokens, no_action, self.cache)
             self.pixels = prompt.clone() if self.keep_still_pixels else self.tokenizer.decode(tokens)
@@ -187,7 +194,7 @@ class World:
             return
         group, grid = self.dynamics.config.group, self.tokenizer.config.grid
         cell = self.tokenizer.config.patch * group  # pixels of one dynamics position: the smallest whole move
-        steps, self.camera = split_motion(self.camera + self.code_motion[codes], cell)
+        steps, self.camera = split_motion(self.camera + self.code_motion[codes] * self.camera_on[:, None], cell)
         if not steps.any():
             return
         if self.undo_depth > 0:
@@ -342,7 +349,7 @@ def weights_files(weights_dir: str | Path) -> dict[str, Path]:
     root = Path(weights_dir)
     if not root.is_dir():
         raise CheckpointError(f"{root}: weights folder not found")
-    files = {kind: root / f"{kind}.safetensors" for kind in ("tokenizer", "lam", "dynamics")}
+    files = {kind: root / f"{kind}.safetensors" for kind in ("tokenizer", "lam", "dynamics", "gate")}
     for kind in ("tokenizer", "dynamics"):
         if not files[kind].exists():
             raise CheckpointError(f"{files[kind]}: checkpoint file not found (a weights folder needs tokenizer and dynamics)")
@@ -411,5 +418,7 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
                                                     f"{play_json if play_json.exists() else files['dynamics']}: code_motion")
     check_maskgit_steps(kwargs["maskgit_steps"], dynamics.config.tokens_per_frame, steps_source,
                         GenieError if steps_source == "--maskgit-steps" else CheckpointError)
+    if kwargs["code_motion"] is not None and files["gate"].exists():
+        kwargs.setdefault("camera_gate", load_model(files["gate"], "gate", dev))
     digest = hashlib.sha256(files["dynamics"].read_bytes()).hexdigest()[:12]
     return World(tokenizer, dynamics, lam, seed=seed, batch=batch, weights_id=digest, **kwargs)

@@ -114,3 +114,14 @@ def write_tiny_data(root, splits=("train", "test"), envs: int = 2, steps: int = 
         meta = {"game": "coinrun", "levels": [0, 1], "split": split, "policy": "explore", "seed": seed, "frame_skip": 1}
         write_shard(root / split / f"coinrun-0-1-explore-{split}-00000.npz", arrays, meta)
     return root
+
+
+def write_two_game_data(root):
+    """write_tiny_data's CoinRun shards plus a ninja shard of other frames in the train split.
+    -> (root, the ninja frames (E, S, 64, 64, 3))."""
+    from genie_play.data.shards import read_shard, write_shard
+
+    write_tiny_data(root)
+    arrays, meta = read_shard(next((write_tiny_data(root.parent / "other", seed=5) / "train").glob("*.npz")))
+    write_shard(root / "train" / "ninja-0-1-explore-train-00000.npz", arrays, dict(meta, game="ninja"))
+    return root, arrays["frames"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_tiny_data
+from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_tiny_data, write_two_game_data
 from genie_play.camera import clip_shifts, fit_code_motion, roll_blocks, scroll, shift_frames, split_motion
 from genie_play.errors import CheckpointError
 from genie_play.world import World, load_world
@@ -306,21 +306,11 @@ def test_render_no_camera_leaves_the_view_where_the_dynamics_puts_it(tmp_path, t
     assert not np.array_equal(strips["--camera"], strips["--no-camera"])
 
 
-def _two_game_data(root):
-    """write_tiny_data's CoinRun shards plus a ninja shard of other frames in the train split."""
-    from genie_play.data.shards import read_shard, write_shard
-
-    write_tiny_data(root)
-    arrays, meta = read_shard(next((write_tiny_data(root.parent / "other", seed=5) / "train").glob("*.npz")))
-    write_shard(root / "train" / "ninja-0-1-explore-train-00000.npz", arrays, dict(meta, game="ninja"))
-    return root, arrays["frames"]
-
-
 def test_recording_keeps_only_the_games_asked_for(tmp_path):
     from genie_play.data.datasets import Recording
     from genie_play.errors import DataError
 
-    data, ninja_frames = _two_game_data(tmp_path / "data")
+    data, ninja_frames = write_two_game_data(tmp_path / "data")
     assert sorted(set(Recording(data, "train").games)) == ["coinrun", "ninja"]
     ninja = Recording(data, "train", games=["ninja"])
     assert set(ninja.games) == {"ninja"} and np.array_equal(ninja.frames, ninja_frames)
@@ -336,7 +326,7 @@ def test_motion_command_measures_on_the_games_asked_for(tmp_path, tiny_weights):
     from genie_play.camera import measure_code_motion
     from genie_play.cli import app
 
-    data, _ = _two_game_data(tmp_path / "data")
+    data, _ = write_two_game_data(tmp_path / "data")
     ninja = measure_code_motion(tiny_weights, data, clips=6, device="cpu", games=["ninja"])
     both = measure_code_motion(tiny_weights, data, clips=6, device="cpu")
     assert ninja["code_motion"] != both["code_motion"]  # other clips, other shifts

@@ -26,7 +26,8 @@ WeightsOption = typer.Option(None, "--weights", parser=path_text, help="weights 
 DeviceOption = typer.Option("auto", "--device", callback=validate.device_name, help="auto, cpu or cuda")
 SeedOption = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="sampling seed")
 CameraOption = typer.Option(True, "--camera/--no-camera", help="move the view with the weights' camera table "
-                            "(code_motion in play.json), when they have one")
+                            "(code_motion in play.json), when they have one, on pictures their camera gate "
+                            "(gate.safetensors) judges to scroll sideways")
 TpsOption = typer.Option(15.0, "--tps", min=0.0, max=1000.0,
                          help="steps a second while a key is held (Procgen's own player runs its games at 15); "
                               "0: as fast as the model runs")

@@ -26,11 +26,15 @@ class Recording:
         if games:
             self._keep_games(games, f"{data_dir} ({split})")
 
-    def _keep_games(self, games: list[str], where: str) -> None:
+    def check_games(self, games: list[str], where: str) -> None:
+        """Raises DataError naming the games asked for that the split lacks and the games it holds."""
         present = set(self.games.tolist())
         missing = [game for game in games if game not in present]
         if missing:  # a misspelt game would otherwise just measure less
             raise DataError(f"{where}: no episodes of {', '.join(missing)}; it holds {', '.join(sorted(present))}")
+
+    def _keep_games(self, games: list[str], where: str) -> None:
+        self.check_games(games, where)
         keep = np.isin(self.games, games)
         self.arrays = {k: v[keep] for k, v in self.arrays.items()}
         self.games = self.games[keep]

@@ -1,4 +1,4 @@
-"""Named model sizes and training settings per stage. 'tiny' is for tests, 'cpu' for the 2-core machine,
+"""Named model sizes and training settings per stage (and for the camera gate). 'tiny' is for tests, 'cpu' for the 2-core machine,
 'gpu' for a CUDA card.
 The 'cpu' presets are the CPU recipe: each stage ends on its time budget (tokenizer 50 min, LAM 12 min,
 dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in docs/findings.md.
@@ -12,7 +12,7 @@ train it alone on a trained tokenizer (`--init T --only refiner`), so that its t
 
 import dataclasses
 
-from genie_play.models import DynamicsConfig, LAMConfig, TokenizerConfig
+from genie_play.models import CameraGateConfig, DynamicsConfig, LAMConfig, TokenizerConfig
 from genie_play.train.loop import LoopConfig
 
 PRESETS = {
@@ -31,6 +31,11 @@ PRESETS = {
         "cpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16, copy_head=True), LoopConfig(max_steps=100_000, batch_size=16, lr=6e-4, warmup=200, max_minutes=150)),
         "cpu-plain": (DynamicsConfig(dim=192, heads=6, layers=4, window=16), LoopConfig(max_steps=100_000, batch_size=16, lr=6e-4, warmup=200, max_minutes=150)),
         "gpu": (DynamicsConfig(dim=192, heads=6, layers=4, window=16, copy_head=True), LoopConfig(max_steps=10000, batch_size=128, lr=6e-4, warmup=300, checkpoint_every=1000)),
+    },
+    "gate": {
+        "tiny": (CameraGateConfig(channels=4, depth=2), LoopConfig(max_steps=4, batch_size=8, warmup=2, checkpoint_every=2, log_every=1)),
+        "cpu": (CameraGateConfig(), LoopConfig(max_steps=100_000, batch_size=64, lr=2e-3, warmup=100, max_minutes=6)),
+        "gpu": (CameraGateConfig(), LoopConfig(max_steps=4000, batch_size=256, lr=2e-3, warmup=100, checkpoint_every=1000)),
     },
 }
 

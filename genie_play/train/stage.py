@@ -12,14 +12,15 @@ from genie_play.errors import GenieError
 from genie_play.train.distributed import init_distributed, local_device, shutdown
 from genie_play.train.loop import refuse_to_overwrite, train
 from genie_play.train.presets import preset
-from genie_play.train.stages import dynamics_run, lam_run, tokenizer_run
+from genie_play.train.stages import dynamics_run, gate_run, lam_run, tokenizer_run
 
 
 def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "cpu", max_steps: int | None = None,
                 batch_size: int | None = None, resume: bool = False, device: str = "auto",
                 tokenizer: Path | None = None, lam: Path | None = None, seed: int = 0, threads: int | None = None,
                 max_minutes: float | None = None, init: Path | None = None, lr: float | None = None,
-                progress=None, only: str | None = None) -> dict:
+                progress=None, only: str | None = None, still_games: list[str] | None = None) -> dict:
+    """still_games (gate only): the games whose view does not scroll sideways."""
     try:
         model_cfg, loop_cfg = preset(stage, preset_name)
     except ValueError as e:
@@ -34,6 +35,8 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
     info = init_distributed(dev)
     torch.manual_seed(seed + info.rank)
     out_dir = Path(out_dir)
+    if still_games and stage != "gate":
+        raise GenieError(f"--still-games is for the gate, not the {stage}")
     if stage == "tokenizer":
         run = tokenizer_run(model_cfg, Path(data_dir), dev)
     elif stage == "lam":
@@ -42,8 +45,12 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         tokenizer = Path(tokenizer or out_dir / "tokenizer.safetensors")
         lam = Path(lam or out_dir / "lam.safetensors")
         run = dynamics_run(model_cfg, Path(data_dir), dev, tokenizer, lam, out_dir, progress)
+    elif stage == "gate":
+        if not still_games:
+            raise GenieError("train gate needs --still-games: the games whose view does not scroll sideways")
+        run = gate_run(model_cfg, Path(data_dir), dev, still_games)
     else:
-        raise GenieError(f"unknown stage {stage!r} (choose tokenizer, lam or dynamics)")
+        raise GenieError(f"unknown stage {stage!r} (choose tokenizer, lam, dynamics or gate)")
     run.provenance.update(preset=preset_name, batch_size=loop_cfg.batch_size, max_steps=loop_cfg.max_steps,
                           only=loop_cfg.only, world_size=info.world_size, device=str(dev))
     try:

@@ -1,4 +1,4 @@
-"""The three training stages: data, loss and provenance for each; the loop in loop.py runs them."""
+"""The three training stages and the camera gate: data, loss and provenance for each; the loop in loop.py runs them."""
 
 import dataclasses
 import hashlib
@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from genie_play.checkpoint import load_model
 from genie_play.data.augment import recolour
 from genie_play.data.datasets import ClipSampler, FrameSampler, Recording, TokenClipSampler
-from genie_play.models import Dynamics, LatentActionModel, Tokenizer
+from genie_play.data.pictures import random_pictures
+from genie_play.models import CameraGate, Dynamics, LatentActionModel, Tokenizer
 from genie_play.models.convs import frames_to_input
 from genie_play.train.loop import Run
 
@@ -226,3 +227,34 @@ def dynamics_run(config, data_dir: Path, device, tokenizer_path: Path, lam_path:
 
     prov = dict(data_provenance(data_dir, recording), tokenizer=file_digest(tokenizer_path), lam=file_digest(lam_path))
     return Run("dynamics", Dynamics(config), dynamics_loss, next_batch, sampler.reseed, prov)
+
+
+# --- camera gate --------------------------------------------------------------------------------
+PICTURE_SHARE = 0.25  # of each gate batch: random drawn pictures and textures, all "scrolls"
+
+
+def gate_loss(model, batch):
+    frames, scrolls = batch  # (B, H, W, 3) uint8, (B,) float 1 = the view scrolls sideways
+    logits = model(frames).float()
+    accuracy = ((logits > 0).float() == scrolls).float().mean()
+    return F.binary_cross_entropy_with_logits(logits, scrolls), {"accuracy": float(accuracy)}
+
+
+def gate_run(config, data_dir: Path, device, still_games: list[str]) -> Run:
+    """Game frames, labelled by whether their game is one of `still_games` (whose view does not scroll
+    sideways), and a PICTURE_SHARE of random pictures labelled as scrolling; half of it all recoloured."""
+    recording = Recording(data_dir, "train")
+    recording.check_games(still_games, f"{data_dir} (train), --still-games")
+    scrolling = ~np.isin(recording.games, still_games)  # (E,)
+    sampler, steps = FrameSampler(recording), recording.frames.shape[1]
+    generator, reseed = seeded_generator(sampler)
+    def next_batch(batch_size):
+        pictures = round(batch_size * PICTURE_SHARE)
+        index = sampler.rng.integers(0, len(sampler.frames), batch_size - pictures)  # into the (E * S) frames
+        frames = np.concatenate([sampler.frames[index], random_pictures(pictures, sampler.rng, config.image_size)])
+        labels = np.concatenate([scrolling[index // steps], np.ones(pictures, bool)]).astype(np.float32)
+        frames = recolour(torch.from_numpy(frames), generator, RECOLOUR_SHARE)
+        return frames.to(device, non_blocking=True), torch.from_numpy(labels).to(device)
+
+    prov = dict(data_provenance(data_dir, recording), still_games=sorted(still_games), picture_share=PICTURE_SHARE)
+    return Run("gate", CameraGate(config), gate_loss, next_batch, reseed, prov)

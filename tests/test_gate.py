@@ -1,0 +1,124 @@
+"""The camera gate: the model and its checkpoint, random pictures, `train gate` on two games (tiny preset), and
+the world moving only the views the gate lets scroll."""
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_two_game_data
+from genie_play.checkpoint import describe, load_model, save_checkpoint
+from genie_play.cli import app
+from genie_play.data.pictures import random_pictures, random_sketch, random_texture
+from genie_play.models import CameraGate, CameraGateConfig
+from genie_play.world import World, load_world
+
+RIGHT = [[-4.0, 0.0]] * 8  # every code scrolls the scene 4 px left a step: a whole token in two steps
+
+
+def gate_saying(scrolls: bool) -> CameraGate:
+    """A tiny gate whose answer is fixed by its head's bias."""
+    gate = CameraGate(CameraGateConfig(channels=4, depth=2))
+    with torch.no_grad():
+        gate.head.weight.zero_()
+        gate.head.bias.fill_(5.0 if scrolls else -5.0)
+    return gate.eval()
+
+
+def make_world(gate, batch=1):
+    return World(make_tokenizer(), make_dynamics(), make_lam(), batch=batch, maskgit_steps=2, code_motion=RIGHT,
+                 camera_gate=gate)
+
+
+def test_gate_gives_one_logit_and_one_answer_per_frame():
+    gate = CameraGate(CameraGateConfig(channels=4, depth=3))
+    frames = random_frames(5)
+    logits = gate(frames)
+    assert logits.shape == (5,) and logits.dtype == torch.float32
+    assert torch.equal(gate.scrolls(frames), logits > 0)
+
+
+def test_gate_checkpoint_rebuilds_the_same_model(tmp_path):
+    gate = CameraGate(CameraGateConfig(channels=4, depth=2))
+    save_checkpoint(tmp_path / "gate.safetensors", gate, provenance={"still_games": ["leaper"]})
+    loaded = load_model(tmp_path / "gate.safetensors", "gate")
+    assert loaded.config == gate.config and describe(tmp_path / "gate.safetensors")["kind"] == "gate"
+    frames = random_frames(3, seed=4)
+    assert torch.equal(loaded(frames), gate(frames))
+
+
+def test_random_pictures_repeat_with_a_seed_and_differ_without():
+    a, b = (random_pictures(12, np.random.default_rng(3)) for _ in range(2))
+    assert a.shape == (12, 64, 64, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+    assert not np.array_equal(a, random_pictures(12, np.random.default_rng(4)))
+    for make in (random_sketch, random_texture):
+        assert np.array_equal(make(9), make(9)) and len(np.unique(make(9).reshape(-1, 3), axis=0)) > 1
+
+
+def test_the_camera_moves_a_view_the_gate_lets_scroll_and_keeps_one_it_stops(prompt_array):
+    moved, kept = make_world(gate_saying(True)), make_world(gate_saying(False))
+    ungated = World(make_tokenizer(), make_dynamics(), make_lam(), maskgit_steps=2, code_motion=RIGHT)
+    still = World(make_tokenizer(), make_dynamics(), make_lam(), maskgit_steps=2, code_motion=None)
+    for world in (moved, kept, ungated, still):
+        world.reset(prompt_array)
+        for _ in range(3):
+            world.step(0)
+    assert moved.camera_on.tolist() == [True] and kept.camera_on.tolist() == [False]
+    assert np.array_equal(moved.frame, ungated.frame) and np.array_equal(kept.frame, still.frame)
+    assert not np.array_equal(moved.frame, kept.frame)
+
+
+def test_the_gate_decides_for_each_world_of_a_batch(prompt_array):
+    gate = CameraGate(CameraGateConfig(channels=4, depth=2)).eval()
+    world = make_world(gate, batch=2)
+    prompts = [prompt_array, random_frames(seed=11).numpy()]
+    world.reset(prompts)
+    assert np.array_equal(world.camera_on, gate.scrolls(torch.from_numpy(np.stack(prompts))).numpy())
+
+
+def test_load_world_uses_a_gate_beside_the_checkpoints_only_with_a_camera(tiny_weights, prompt_array):
+    import json
+
+    (tiny_weights / "play.json").write_text(json.dumps({"code_motion": RIGHT}))
+    assert load_world(tiny_weights, device="cpu").camera_gate is None
+    save_checkpoint(tiny_weights / "gate.safetensors", gate_saying(False))
+    world = load_world(tiny_weights, device="cpu")
+    world.reset(prompt_array)
+    assert world.camera_gate is not None and world.camera_on.tolist() == [False]
+    assert load_world(tiny_weights, device="cpu", code_motion=None).camera_gate is None
+
+
+def train_gate(data, out, *extra):
+    return CliRunner().invoke(app, ["train", "gate", "--preset", "tiny", "--device", "cpu", "--threads", "1",
+                                    "--data", str(data), "--out", str(out), *extra])
+
+
+def test_train_gate_writes_a_checkpoint_with_its_games_and_resumes(tmp_path):
+    data, _ = write_two_game_data(tmp_path / "data")
+    out = tmp_path / "run"
+    result = train_gate(data, out, "--still-games", "ninja", "--max-steps", "2")
+    assert result.exit_code == 0, result.output
+    info = describe(out / "gate.safetensors")
+    assert info["provenance"]["still_games"] == ["ninja"] and info["provenance"]["step"] == 2
+    assert train_gate(data, out, "--still-games", "ninja", "--max-steps", "4", "--resume").exit_code == 0
+    assert describe(out / "gate.safetensors")["provenance"]["step"] == 4
+    exported = CliRunner().invoke(app, ["export", str(out), str(tmp_path / "weights")])
+    assert exported.exit_code == 0 and (tmp_path / "weights" / "gate.safetensors").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    ((), "train gate needs --still-games"),
+    (("--still-games", "leaper"), "no episodes of leaper; it holds coinrun, ninja"),
+])
+def test_train_gate_without_known_still_games_is_one_line(tmp_path, extra, message):
+    data, _ = write_two_game_data(tmp_path / "data")
+    result = train_gate(data, tmp_path / "run", *extra)
+    assert result.exit_code != 0 and message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "gate.safetensors").exists()
+
+
+def test_still_games_belong_to_the_gate_only(tmp_path):
+    data, _ = write_two_game_data(tmp_path / "data")
+    result = CliRunner().invoke(app, ["train", "lam", "--preset", "tiny", "--device", "cpu", "--data", str(data),
+                                      "--out", str(tmp_path / "run"), "--still-games", "ninja"])
+    assert result.exit_code != 0 and "--still-games is for the gate, not the lam" in result.output
