@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genie_play.app.canvas import SketchCanvas, line_points
+from genie_play.canvas import SketchCanvas, line_points
 from genie_play.levels import PALETTE, hero_size
 
 RED = (255, 0, 0)

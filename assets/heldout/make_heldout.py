@@ -1,6 +1,6 @@
 """Rebuilds the held-out prompt sets in this folder (never used in training):
 
-- sketches/: 64x64 level sketches drawn with the sketch screen's own canvas (genie_play.app.canvas) in
+- sketches/: 64x64 level sketches drawn with the sketch screen's own canvas (genie_play.canvas) in
   several styles and colours, each with the hero stamp;
 - photos/: photos that ship with packages installed on the machine that made them, loaded 64x64 with
   genie_play.images.load_image (short side scaled, long side centre-cropped), some from a crop box first.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from genie_play.app.canvas import SketchCanvas
+from genie_play.canvas import SketchCanvas
 from genie_play.images import load_image
 from genie_play.levels import PALETTE, random_level
 from genie_play.media import save_png

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pygame
 
+from genie_play.canvas import SketchCanvas
 from genie_play.errors import GenieError
 from genie_play.levels import PALETTE, Color, hsv_color
 
-from .canvas import SketchCanvas
 from .keymap import key_name_of
 from .paths import free_path, numbered_path
 from .recorder import save_png

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from genie_play.app.canvas import SketchCanvas
+from genie_play.canvas import SketchCanvas
 from genie_play.levels import PALETTE, random_level, spawn_point
 
 KINDS = ("sketch", "level", "texture")

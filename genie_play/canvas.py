@@ -1,5 +1,6 @@
-"""The sketch canvas as pure numpy: tools, undo/redo. No window needed. The palette, the hero stamp and
-the starter level are genie_play.levels."""
+"""The sketch canvas as pure numpy: tools, undo/redo. No window needed: the sketch screen draws with it, and
+so do the random training pictures (genie_play/data/pictures.py). The palette, the hero stamp and the
+starter level are genie_play.levels."""
 
 from collections import deque
 from dataclasses import dataclass
