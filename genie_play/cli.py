@@ -241,7 +241,8 @@ def eval_cmd(
         typer.echo(f"{key}: {report[key]:.4g}" if isinstance(report[key], float) else f"{key}: {report[key]}")
     se = report["standard_error_t4"]
     for key, se_key in (("rollout_psnr_t4", "rollout_psnr"), ("copy_psnr_t4", "copy_psnr"),
-                        ("rollout_minus_copy_t4", "rollout_minus_copy"), ("delta_psnr_t4", "delta_psnr")):
+                        ("rollout_minus_copy_t4", "rollout_minus_copy"), ("delta_psnr_t4", "delta_psnr"),
+                        ("real_tokens_minus_copy_t4", "real_tokens_minus_copy")):
         typer.echo(f"{key}: {report[key]:.4g}" + (f" ± {se[se_key]:.2g} (standard error)" if se[se_key] is not None else ""))
     typer.echo("code_usage: " + " ".join(f"{u:.3f}" for u in report["code_usage"]))
     typer.echo("code_effects: " + ", ".join(f"{row['code']} {row['effect']} ({row['share']:.0%})" for row in report["code_effects"]))

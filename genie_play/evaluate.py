@@ -1,5 +1,5 @@
 """Held-out evaluation of a weights folder: tokenizer PSNR/SSIM, rollout PSNR with LAM-inferred
-actions, ΔtPSNR against random actions, copy-the-first-frame floor, LAM/true-action NMI and code usage
+actions, ΔtPSNR against random actions, copy-the-first-frame floor, the clip drawn from its own tokens, LAM/true-action NMI and code usage
 (each defined in genie_play.metrics).
 Writes report.json, a PNG grid (real rows vs generated rows) and a PNG plot of PSNR against t."""
 
@@ -65,7 +65,7 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
         world.keep_still_pixels = settings.keep_still_pixels
     rng = np.random.default_rng(settings.seed)
     dev = world.device
-    parts = {"lam_actions": [], "recon": [], "gen": [], "gen_random": []}
+    parts = {"lam_actions": [], "recon": [], "real_tokens": [], "gen": [], "gen_random": []}
     n = len(clips)
     for i in range(0, n, settings.batch):
         chunk = clips[i : i + settings.batch]
@@ -74,7 +74,9 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
         with torch.no_grad():
             t = torch.from_numpy(chunk).to(dev)
             lam_actions = world.lam.infer_actions(t).cpu().numpy()
-            parts["recon"].append(world.tokenizer.decode(world.tokenizer.encode(t[:real])).cpu().numpy())
+            tokens = world.tokenizer.encode(t[:real])  # (C, T, N)
+            parts["recon"].append(world.tokenizer.decode(tokens).cpu().numpy())
+            parts["real_tokens"].append(drawn_from_real_tokens(world, t[:real], tokens))
         parts["lam_actions"].append(lam_actions[:real])
         parts["gen"].append(rollout(world, chunk, lam_actions)[:real])
         random_actions = rng.integers(0, world.num_actions, lam_actions.shape)
@@ -89,6 +91,20 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
                                               world.num_actions)
     report["frame_skip"] = {"data": sampler.recording.frame_skip, "dynamics": trained_frame_skip(weights_dir)}
     return report, arrays
+
+
+def drawn_from_real_tokens(world: World, clips: torch.Tensor, tokens: torch.Tensor) -> np.ndarray:
+    """clips (C, T, H, W, 3) uint8 and their tokens (C, T, N) -> frames 1..T-1 (C, T-1, H, W, 3) uint8 drawn from
+    the real tokens as the world draws its own (the previous pixels where a token stayed, when it keeps still
+    pixels): what a dynamics that predicted every token right would show, the tokenizer's ceiling."""
+    pixels, frames = clips[:, 0], []
+    for k in range(1, clips.shape[1]):
+        if world.keep_still_pixels:
+            pixels = world.tokenizer.decode_next(tokens[:, k], tokens[:, k - 1], pixels)
+        else:
+            pixels = world.tokenizer.decode(tokens[:, k])
+        frames.append(pixels)
+    return torch.stack(frames, 1).cpu().numpy()
 
 
 def fill_batch(chunk: np.ndarray, batch: int) -> np.ndarray:
@@ -109,8 +125,10 @@ def build_report(clips, true_effects, arrays, world: World) -> dict:
     """clips (C, T, H, W, 3) uint8, true_effects (C, T-1) int64: the effect class of each true action."""
     real = clips[:, 1:]
     per_clip = {"rollout": psnr(real, arrays["gen"]), "random": psnr(real, arrays["gen_random"]),
-                "copy": psnr(real, np.broadcast_to(clips[:, :1], real.shape))}  # each (C, T-1)
-    rollout_psnr, random_psnr, copy_psnr = (per_clip[k].mean(0) for k in ("rollout", "random", "copy"))
+                "copy": psnr(real, np.broadcast_to(clips[:, :1], real.shape)),
+                "real_tokens": psnr(real, arrays["real_tokens"])}  # each (C, T-1)
+    rollout_psnr, random_psnr, copy_psnr, real_tokens_psnr = (
+        per_clip[k].mean(0) for k in ("rollout", "random", "copy", "real_tokens"))
     flat_real = clips.reshape(-1, *clips.shape[2:])
     lam_actions = arrays["lam_actions"].ravel()
     usage = np.bincount(lam_actions, minlength=world.num_actions) / lam_actions.size
@@ -127,6 +145,8 @@ def build_report(clips, true_effects, arrays, world: World) -> dict:
         "copy_psnr": [float(x) for x in copy_psnr],
         "copy_psnr_t4": float(copy_psnr[3]),
         "rollout_minus_copy_t4": float(rollout_psnr[3] - copy_psnr[3]),
+        "real_tokens_psnr": [float(x) for x in real_tokens_psnr],
+        "real_tokens_minus_copy_t4": float(real_tokens_psnr[3] - copy_psnr[3]),
         "standard_error_t4": standard_errors_t4(per_clip),
         "action_nmi": normalized_mutual_info(lam_actions, true_effects.ravel()),
         "code_usage": [float(x) for x in usage],
@@ -142,7 +162,8 @@ def standard_errors_t4(per_clip: dict[str, np.ndarray]) -> dict[str, float | Non
     clip by clip, since both sides score the same clips. per_clip: name -> PSNR (C, T-1)."""
     at4 = {k: v[:, 3] for k, v in per_clip.items()}
     samples = {"rollout_psnr": at4["rollout"], "copy_psnr": at4["copy"],
-               "delta_psnr": at4["rollout"] - at4["random"], "rollout_minus_copy": at4["rollout"] - at4["copy"]}
+               "delta_psnr": at4["rollout"] - at4["random"], "rollout_minus_copy": at4["rollout"] - at4["copy"],
+               "real_tokens_minus_copy": at4["real_tokens"] - at4["copy"]}
     n = len(at4["rollout"])
     return {k: float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else None for k, v in samples.items()}
 

@@ -70,7 +70,9 @@ def test_collect_train_eval_export_render_info(tmp_path):
         assert 0 < report[key] <= 100, key
     assert np.isfinite(report["delta_psnr_t4"])
     assert "clips: 4" in printed and "code_usage:" in printed
-    assert set(report["standard_error_t4"]) == {"rollout_psnr", "copy_psnr", "delta_psnr", "rollout_minus_copy"}
+    assert set(report["standard_error_t4"]) == {"rollout_psnr", "copy_psnr", "delta_psnr", "rollout_minus_copy",
+                                                "real_tokens_minus_copy"}
+    assert f"real_tokens_minus_copy_t4: {report['real_tokens_minus_copy_t4']:.4g} ± " in printed
     assert f"rollout_psnr_t4: {report['rollout_psnr_t4']:.4g} ± " in printed
     assert "action_nmi classes (coinrun): left, right, jump, jump-left, jump-right, still" in printed
     assert report["keep_still_pixels"] is True

@@ -111,6 +111,7 @@ def report_inputs(clips_n=4, length=6, size=16, seed=0):
         "recon": clips.copy(),
         "gen": clips[:, 1:].copy(),  # a perfect rollout
         "gen_random": noisy(clips[:, 1:], 60, seed + 1),
+        "real_tokens": noisy(clips[:, 1:], 10, seed + 2),
     }
     world = SimpleNamespace(num_actions=8, temperature=0.7, maskgit_steps=3, keep_still_pixels=True,
                             bf16=False, cuda_graphs=False, device="cpu")
@@ -189,12 +190,16 @@ def test_standard_errors_are_over_clips_and_paired_for_differences():
     assert se["delta_psnr"] == pytest.approx((rollout4 - random4).std(ddof=1) / math.sqrt(6))
     assert se["rollout_minus_copy"] == pytest.approx((rollout4 - copy4).std(ddof=1) / math.sqrt(6))
     assert report["rollout_minus_copy_t4"] == pytest.approx(report["rollout_psnr_t4"] - report["copy_psnr_t4"])
+    real_tokens4 = psnr(real4, arrays["real_tokens"][:, 3])
+    assert se["real_tokens_minus_copy"] == pytest.approx((real_tokens4 - copy4).std(ddof=1) / math.sqrt(6))
+    assert report["real_tokens_minus_copy_t4"] == pytest.approx(real_tokens4.mean() - copy4.mean())
+    assert report["real_tokens_psnr"][3] == pytest.approx(real_tokens4.mean())
 
 
 def test_a_single_clip_has_no_standard_error():
     clips, true_effects, arrays, world = report_inputs(clips_n=1)
     assert build_report(clips, true_effects, arrays, world)["standard_error_t4"] == dict.fromkeys(
-        ("rollout_psnr", "copy_psnr", "delta_psnr", "rollout_minus_copy"))
+        ("rollout_psnr", "copy_psnr", "delta_psnr", "rollout_minus_copy", "real_tokens_minus_copy"))
 
 
 # --- shift-tolerant (kept) PSNR ---------------------------------------------------------------
@@ -214,3 +219,44 @@ def test_shifted_psnr_keeps_leading_dims_and_orders_noise():
     kept = shifted_psnr(frames, prompt, max_shift=2)
     assert kept.shape == (2, 3) and np.all(kept[:, 0] > kept[:, 1]) and np.all(kept[:, 1] > kept[:, 2])
     assert np.all(kept >= psnr(frames, prompt) - 1e-9)  # shift 0 is among the shifts tried
+
+
+# --- the clip drawn from its own tokens ---------------------------------------------------------
+def _tokenizer_world(keep_still_pixels: bool):
+    from conftest import make_tokenizer
+
+    return SimpleNamespace(tokenizer=make_tokenizer(), keep_still_pixels=keep_still_pixels)
+
+
+def test_real_tokens_of_a_still_clip_show_its_first_frame_exactly():
+    from conftest import random_frames
+    from genie_play.evaluate import drawn_from_real_tokens
+
+    world = _tokenizer_world(True)
+    clips = random_frames(2, 1, seed=3).repeat(1, 5, 1, 1, 1)  # (2, 5, 64, 64, 3): nothing moves
+    drawn = drawn_from_real_tokens(world, clips, world.tokenizer.encode(clips))
+    assert drawn.shape == (2, 4, 64, 64, 3)
+    assert np.array_equal(drawn, np.broadcast_to(clips[:, :1].numpy(), drawn.shape))
+    assert not np.array_equal(world.tokenizer.decode(world.tokenizer.encode(clips[:, 0])).numpy(), clips[:, 0].numpy())
+
+
+def test_real_tokens_keep_pixels_where_a_token_stayed_and_decode_the_rest():
+    import torch
+
+    from conftest import random_frames
+    from genie_play.evaluate import drawn_from_real_tokens
+
+    clips = random_frames(1, 3, seed=5)
+    clips[:, 1, :32] = clips[:, 0, :32]  # the top half of frame 1 as in frame 0
+    for keep in (True, False):
+        world = _tokenizer_world(keep)
+        tokens = world.tokenizer.encode(clips)
+        drawn = torch.from_numpy(drawn_from_real_tokens(world, clips, tokens))
+        decoded = world.tokenizer.decode(tokens[:, 1:])
+        if not keep:
+            assert torch.equal(drawn, decoded)
+            continue
+        still = world.tokenizer.still_pixels(tokens[:, 1], tokens[:, 0])[:, 0].bool()  # (1, H, W)
+        assert still[:, :32].all() and not still[:, 40:48].any()  # the top half's tokens stayed, a row below did not
+        assert torch.equal(drawn[:, 0, :28], clips[:, 0, :28])  # away from the seam, feathered over a few pixels
+        assert torch.equal(drawn[:, 0, 43:45], decoded[:, 0, 43:45])
