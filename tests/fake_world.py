@@ -102,7 +102,7 @@ def fake_cli(monkeypatch, tmp_path, make_world):
 
     def fake_open_world(weights, device, seed, camera=True):
         worlds.append(make_world())
-        worlds[-1].camera_on = camera
+        worlds[-1].opened_with_camera = camera
         return worlds[-1]
 
     monkeypatch.setattr(commands, "open_world", fake_open_world)

@@ -43,7 +43,7 @@ def test_render_writes_a_gif(cli, prompt_png, tmp_path):
 def test_render_asks_for_the_camera_unless_told_not_to(cli, prompt_png, tmp_path, flags, camera):
     result = cli("render", "--image", prompt_png, "--actions", "1", "--out", tmp_path / "c.png", *flags)
     assert result.exit_code == 0, result.output
-    assert cli.worlds[-1].camera_on is camera
+    assert cli.worlds[-1].opened_with_camera is camera
 
 
 def test_render_writes_a_png_strip(cli, prompt_png, tmp_path):
