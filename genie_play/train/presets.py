@@ -4,7 +4,8 @@ The 'cpu' presets are the CPU recipe: each stage ends on its time budget (tokeni
 dynamics 150 min; about 3.6 h on 2 cores with pre-tokenising), measured in docs/findings.md.
 'cpu-mirror' and 'gpu-mirror' (LAM only) are the same LAM made mirror-symmetric (models/lam.py); 'cpu-plain'
 (dynamics only) is the 'cpu' dynamics without the copy path; 'cpu-p4' and 'gpu-p4' (tokenizer only) make one
-token of each 4x4-pixel patch instead of 8x8: 16x16 tokens a frame, as many as a dynamics trained on it predicts;
+token of each 4x4-pixel patch instead of 8x8: 16x16 tokens a frame, as many as a dynamics trained on it predicts
+('cpu-p4c' and 'gpu-p4c': the same with 12,800 codes instead of 1000);
 'cpu-group2' and 'gpu-group2' (dynamics only) hold 2x2 tokens in each transformer position, so a dynamics on a
 patch-4 tokenizer runs 64 positions a frame, as on patch 8;
 'cpu-refiner' and 'gpu-refiner' add the refiner that draws each new frame from the one before (models/convs.py):
@@ -49,6 +50,7 @@ def add_variant(stage: str, suffix: str, **changes) -> None:
 
 add_variant("lam", "mirror", mirror=True)  # the encoder made mirror-symmetric
 add_variant("tokenizer", "p4", patch=4)  # 16x16 tokens a frame: better on sketches and photos, 4x the dynamics' tokens
+add_variant("tokenizer", "p4c", patch=4, levels=[8, 8, 8, 5, 5])  # the same with 12,800 codes
 add_variant("tokenizer", "refiner", refiner_channels=64, refiner_depth=4)  # decode_next sees the previous frame
 add_variant("dynamics", "group2", group=2)  # 2x2 tokens a position: a patch-4 tokenizer at about 1.2x the step cost of patch 8
 
