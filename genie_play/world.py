@@ -92,6 +92,11 @@ class World:
     def can_undo(self) -> bool:
         return bool(self.history)
 
+    @property
+    def view_held(self) -> bool:
+        """Whether the camera gate keeps world 0's view still, though the weights have a camera table."""
+        return self.code_motion is not None and not bool(self.camera_on[0])
+
     @torch.inference_mode()
     def reset(self, image=None) -> np.ndarray:
         """Starts from a prompt: a path, PIL image or array of any size/mode (or a list, one per world).

@@ -24,6 +24,7 @@ def texture(seed: int = 0, size: int = 64) -> np.ndarray:
 class FakeWorld:
     num_actions = 8
     image_size = 64
+    view_held = False  # the real world's camera gate holding the view
 
     def __init__(self, weights_id: str = "fake-weights", code_labels: list[str] | None = None,
                  step_delay_s: float = 0.0):

@@ -675,6 +675,13 @@ def hud_text(app) -> str:
     return " | ".join(line for line, _ in app.play.hud_lines(app.clock()))
 
 
+def test_hud_says_when_the_camera_gate_holds_the_view(make_app):
+    app = make_app()
+    assert "view held" not in hud_text(app)
+    app.world.view_held = True
+    assert "view held: the camera gate judged this picture not to scroll" in hud_text(app)
+
+
 def test_hud_code_line_follows_undo(make_app):
     app = make_app()
     right, left = app.keymap.code_for_key("right"), app.keymap.code_for_key("left")

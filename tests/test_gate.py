@@ -64,6 +64,7 @@ def test_the_camera_moves_a_view_the_gate_lets_scroll_and_keeps_one_it_stops(pro
         for _ in range(3):
             world.step(0)
     assert moved.camera_on.tolist() == [True] and kept.camera_on.tolist() == [False]
+    assert kept.view_held and not moved.view_held and not ungated.view_held and not still.view_held
     assert np.array_equal(moved.frame, ungated.frame) and np.array_equal(kept.frame, still.frame)
     assert not np.array_equal(moved.frame, kept.frame)
 

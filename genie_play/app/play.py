@@ -333,6 +333,8 @@ class PlayScreen:
             (f"code {self.code_text(self.last_action)}", WHITE),
             (f"step {self.step_count}   temp {self.temperature:.2f}   MaskGIT {self.maskgit_steps}", WHITE),
         ]
+        if getattr(self.app.world, "view_held", False):
+            lines.append(("view held: the camera gate judged this picture not to scroll", GREY))
         if self.ghost is not None:
             lines += self.ghost_lines()
         if self.paused:
