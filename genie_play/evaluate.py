@@ -99,10 +99,7 @@ def drawn_from_real_tokens(world: World, clips: torch.Tensor, tokens: torch.Tens
     pixels): what a dynamics that predicted every token right would show, the tokenizer's ceiling."""
     pixels, frames = clips[:, 0], []
     for k in range(1, clips.shape[1]):
-        if world.keep_still_pixels:
-            pixels = world.tokenizer.decode_next(tokens[:, k], tokens[:, k - 1], pixels)
-        else:
-            pixels = world.tokenizer.decode(tokens[:, k])
+        pixels = world.draw_frame(tokens[:, k], tokens[:, k - 1], pixels)
         frames.append(pixels)
     return torch.stack(frames, 1).cpu().numpy()
 

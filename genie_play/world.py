@@ -271,7 +271,7 @@ class World:
         n, size = self.dynamics.config.tokens_per_frame, self.image_size
         inputs = {"tokens": self._static(self.batch, n), "prev_tokens": self._static(self.batch, n),
                   "prev_pixels": self._static(self.batch, size, size, 3, dtype=torch.uint8)}
-        return Captured(self._render, inputs)
+        return Captured(self.draw_frame, inputs)
 
     @torch.inference_mode()
     def sample_tokens(self, actions: torch.Tensor) -> torch.Tensor:
@@ -304,12 +304,13 @@ class World:
         elif self.keep_still_pixels and torch.equal(tokens, self.tokens):
             pixels = self.pixels.clone()  # nothing moved: no decoding needed
         else:
-            pixels = self._render(tokens, self.tokens, self.pixels)
+            pixels = self.draw_frame(tokens, self.tokens, self.pixels)
         self.pixels = pixels
         return self._shown(pixels)
 
-    def _render(self, tokens: torch.Tensor, prev_tokens: torch.Tensor, prev_pixels: torch.Tensor) -> torch.Tensor:
-        """tokens, prev_tokens (B, N) int64, prev_pixels (B, H, W, 3) uint8 -> pixels (B, H, W, 3) uint8."""
+    def draw_frame(self, tokens: torch.Tensor, prev_tokens: torch.Tensor, prev_pixels: torch.Tensor) -> torch.Tensor:
+        """A frame's tokens as this world draws them after the frame before: tokens, prev_tokens (B, N) int64,
+        prev_pixels (B, H, W, 3) uint8 -> pixels (B, H, W, 3) uint8 (unpanned)."""
         with self._precision():
             if not self.keep_still_pixels:
                 return self.tokenizer.decode(tokens)

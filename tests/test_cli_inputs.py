@@ -353,32 +353,29 @@ def test_train_dynamics_with_an_empty_token_cache(tmp_path, data):
     assert (out / "dynamics.safetensors").exists() and cache.stat().st_size > 0
 
 
-def test_a_patch_4_tokenizer_with_12800_codes_gives_the_dynamics_that_vocabulary(tmp_path, data):
+def train_tokenizer_then_tiny_dynamics(tmp_path, data, tokenizer_preset: str):
+    """One step of a tokenizer of `tokenizer_preset`, then one of a tiny dynamics on its tokens (the tiny LAM's
+    codes). -> (run folder, the tokenizer's config, the dynamics' config)."""
     out = tmp_path / "run"
-    result = run("train", "tokenizer", "--preset", "cpu-p4c", "--max-steps", 1, "--batch-size", 2, "--device", "cpu",
-                 "--threads", 1, "--data", data, "--out", out)
+    result = run("train", "tokenizer", "--preset", tokenizer_preset, "--max-steps", 1, "--batch-size", 2, "--device",
+                 "cpu", "--threads", 1, "--data", data, "--out", out)
     assert result.exit_code == 0, result.output
-    assert describe(out / "tokenizer.safetensors")["config"]["levels"] == [8, 8, 8, 5, 5]
     save_checkpoint(out / "lam.safetensors", make_lam())
     result = run("train", "dynamics", "--preset", "tiny", "--max-steps", 1, "--device", "cpu", "--threads", 1,
                  "--data", data, "--out", out)
     assert result.exit_code == 0, result.output
-    dynamics = describe(out / "dynamics.safetensors")["config"]
+    return out, describe(out / "tokenizer.safetensors")["config"], describe(out / "dynamics.safetensors")["config"]
+
+
+def test_a_patch_4_tokenizer_with_12800_codes_gives_the_dynamics_that_vocabulary(tmp_path, data):
+    _, tokenizer, dynamics = train_tokenizer_then_tiny_dynamics(tmp_path, data, "cpu-p4c")
+    assert tokenizer["levels"] == [8, 8, 8, 5, 5]
     assert (dynamics["tokens_per_frame"], dynamics["vocab_size"]) == (256, 12800)
 
 
 def test_a_patch_4_tokenizer_trains_and_gives_the_dynamics_16x16_tokens_a_frame(tmp_path, data):
-    out = tmp_path / "run"
-    result = run("train", "tokenizer", "--preset", "cpu-p4", "--max-steps", 1, "--batch-size", 2, "--device", "cpu",
-                 "--threads", 1, "--data", data, "--out", out)
-    assert result.exit_code == 0, result.output
-    tokenizer = describe(out / "tokenizer.safetensors")["config"]
+    out, tokenizer, dynamics = train_tokenizer_then_tiny_dynamics(tmp_path, data, "cpu-p4")
     assert (tokenizer["patch"], tokenizer["levels"]) == (4, [8, 5, 5, 5])
-    save_checkpoint(out / "lam.safetensors", make_lam())
-    result = run("train", "dynamics", "--preset", "tiny", "--max-steps", 1, "--device", "cpu", "--threads", 1,
-                 "--data", data, "--out", out)
-    assert result.exit_code == 0, result.output
-    dynamics = describe(out / "dynamics.safetensors")["config"]
     assert (dynamics["tokens_per_frame"], dynamics["vocab_size"]) == (256, 1000)
     # 2x2 tokens a position: the same tokens, a quarter of the positions, and a world that plays on it
     result = run("train", "dynamics", "--preset", "cpu-group2", "--max-steps", 1, "--batch-size", 1, "--device", "cpu",

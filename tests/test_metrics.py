@@ -223,9 +223,10 @@ def test_shifted_psnr_keeps_leading_dims_and_orders_noise():
 
 # --- the clip drawn from its own tokens ---------------------------------------------------------
 def _tokenizer_world(keep_still_pixels: bool):
-    from conftest import make_tokenizer
+    from conftest import make_dynamics, make_lam, make_tokenizer
+    from genie_play.world import World
 
-    return SimpleNamespace(tokenizer=make_tokenizer(), keep_still_pixels=keep_still_pixels)
+    return World(make_tokenizer(), make_dynamics(), make_lam(), keep_still_pixels=keep_still_pixels)
 
 
 def test_real_tokens_of_a_still_clip_show_its_first_frame_exactly():

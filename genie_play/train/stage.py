@@ -25,6 +25,10 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         model_cfg, loop_cfg = preset(stage, preset_name)
     except ValueError as e:
         raise GenieError(str(e)) from None
+    if still_games and stage != "gate":
+        raise GenieError(f"--still-games is for the gate, not the {stage}")
+    if stage == "gate" and not still_games:
+        raise GenieError("train gate needs --still-games: the games whose view does not scroll sideways")
     overrides = {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes, "lr": lr, "only": only}
     changes = {k: v for k, v in overrides.items() if v is not None}
     refuse_to_overwrite(Path(out_dir) / f"{stage}.safetensors", resume)  # before the data loads and pre-tokenising
@@ -35,8 +39,6 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
     info = init_distributed(dev)
     torch.manual_seed(seed + info.rank)
     out_dir = Path(out_dir)
-    if still_games and stage != "gate":
-        raise GenieError(f"--still-games is for the gate, not the {stage}")
     if stage == "tokenizer":
         run = tokenizer_run(model_cfg, Path(data_dir), dev)
     elif stage == "lam":
@@ -46,8 +48,6 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         lam = Path(lam or out_dir / "lam.safetensors")
         run = dynamics_run(model_cfg, Path(data_dir), dev, tokenizer, lam, out_dir, progress)
     elif stage == "gate":
-        if not still_games:
-            raise GenieError("train gate needs --still-games: the games whose view does not scroll sideways")
         run = gate_run(model_cfg, Path(data_dir), dev, still_games)
     else:
         raise GenieError(f"unknown stage {stage!r} (choose tokenizer, lam, dynamics or gate)")
