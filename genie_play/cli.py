@@ -138,7 +138,7 @@ def train_cmd(
                                           "gate (needs --still-games)"),
     data: Path = typer.Option(..., parser=path_text, help="folder written by `genie-play collect`"),
     out: Path = typer.Option(..., parser=path_text, help="folder for checkpoints and metrics"),
-    preset: str = typer.Option("cpu", help="size preset: tiny, cpu or gpu; also cpu-p4, gpu-p4, cpu-p4c, gpu-p4c, cpu-refiner and gpu-refiner (tokenizer), cpu-mirror and gpu-mirror (lam), cpu-plain, cpu-group2 and gpu-group2 (dynamics); tiny, cpu or gpu for the gate"),
+    preset: str = typer.Option("cpu", help="size preset: tiny, cpu or gpu; also cpu-p4, gpu-p4, cpu-p4c, gpu-p4c, cpu-refiner and gpu-refiner (tokenizer), cpu-mirror and gpu-mirror (lam), cpu-plain, cpu-group2 and gpu-group2 (dynamics); tiny, cpu or gpu for the gate (tiny-vertical, cpu-vertical, gpu-vertical: it also answers whether the camera moves a view up and down)"),
     max_steps: int = typer.Option(None, min=1, max=validate.MAX_TRAIN_STEPS, help="override the preset's steps"),
     batch_size: int = typer.Option(None, min=1, max=validate.MAX_TRAIN_BATCH, help="override the preset's batch size"),
     resume: bool = typer.Option(False, help="continue from the checkpoint in --out"),

@@ -6,7 +6,7 @@ and once the cache is full (every shape then stays the same) each step replays C
 With a camera table (`code_motion` in the weights' play.json) each code also moves the view: whole tokens
 of its motion move the token grid, pixels and KV cache, the rest pans the frame shown (genie_play/camera.py).
 With a camera gate (gate.safetensors beside the checkpoints) the camera moves only views that the gate, looking
-at the prompt, judges to scroll sideways (genie_play/models/gate.py).
+at the prompt, judges to scroll sideways, and up and down only where it says so (genie_play/models/gate.py).
 """
 
 import hashlib
@@ -66,7 +66,7 @@ class World:
         self.code_motion = checked_code_motion(code_motion, dynamics.config.num_actions)  # (A, 2) px a step, or None
         self.camera = np.zeros((batch, 2))  # (B, 2) px: how far the frame on screen is panned from the world's own
         self.camera_gate = camera_gate.eval() if camera_gate is not None else None
-        self.camera_on = np.ones(batch, bool)  # (B,): whether the camera moves each world's view (the gate's say)
+        self.camera_axes = np.ones((batch, 2), bool)  # (B, 2): whether the camera moves each world's view in x, y
         on_cuda = self.device.type == "cuda"
         self.bf16 = on_cuda if bf16 is None else bf16  # None: on CUDA only
         self.cuda_graphs = on_cuda and cuda_graphs  # CUDA only
@@ -95,7 +95,7 @@ class World:
     @property
     def view_held(self) -> bool:
         """Whether the camera gate keeps world 0's view still, though the weights have a camera table."""
-        return self.code_motion is not None and not bool(self.camera_on[0])
+        return self.code_motion is not None and not self.camera_axes[0].any()
 
     @torch.inference_mode()
     def reset(self, image=None) -> np.ndarray:
@@ -111,7 +111,7 @@ class World:
         no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
         tokens = self.tokenizer.encode(prompt)  # (B, N); in float32, so bf16 does not move the prompt's tokens
         if self.camera_gate is not None and self.code_motion is not None:
-            self.camera_on = self.camera_gate.scrolls(prompt).cpu().numpy()
+            self.camera_axes = self.camera_gate.camera_axes(prompt).cpu().numpy()
         with self._precision():
             self.dynamics.push_frame(tokens, no_action, self.cache)
             self.pixels = prompt.clone() if self.keep_still_pixels else self.tokenizer.decode(tokens)
@@ -199,7 +199,7 @@ class World:
             return
         group, grid = self.dynamics.config.group, self.tokenizer.config.grid
         cell = self.tokenizer.config.patch * group  # pixels of one dynamics position: the smallest whole move
-        steps, self.camera = split_motion(self.camera + self.code_motion[codes] * self.camera_on[:, None], cell)
+        steps, self.camera = split_motion(self.camera + self.code_motion[codes] * self.camera_axes, cell)
         if not steps.any():
             return
         if self.undo_depth > 0:

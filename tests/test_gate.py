@@ -1,6 +1,8 @@
 """The camera gate: the model and its checkpoint, random pictures, `train gate` on two games (tiny preset), and
 the world moving only the views the gate lets scroll."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -14,28 +16,40 @@ from genie_play.models import CameraGate, CameraGateConfig
 from genie_play.world import World, load_world
 
 RIGHT = [[-4.0, 0.0]] * 8  # every code scrolls the scene 4 px left a step: a whole token in two steps
+RIGHT_UP = [[-4.0, -4.0]] * 8  # the same, and 4 px up a step
 
 
-def gate_saying(scrolls: bool) -> CameraGate:
-    """A tiny gate whose answer is fixed by its head's bias."""
-    gate = CameraGate(CameraGateConfig(channels=4, depth=2))
+def gate_saying(scrolls: bool, vertical: bool | None = None) -> CameraGate:
+    """A tiny gate whose answers are fixed by its head's bias; with `vertical` a second answer."""
+    gate = CameraGate(CameraGateConfig(channels=4, depth=2, vertical=vertical is not None))
     with torch.no_grad():
-        gate.head.weight.zero_()
-        gate.head.bias.fill_(5.0 if scrolls else -5.0)
+        for head, says in ((gate.head, scrolls), (gate.vertical_head, vertical)):
+            if head is not None:
+                head.weight.zero_()
+                head.bias.fill_(5.0 if says else -5.0)
     return gate.eval()
 
 
-def make_world(gate, batch=1):
-    return World(make_tokenizer(), make_dynamics(), make_lam(), batch=batch, maskgit_steps=2, code_motion=RIGHT,
+def make_world(gate, batch=1, code_motion=RIGHT):
+    return World(make_tokenizer(), make_dynamics(), make_lam(), batch=batch, maskgit_steps=2, code_motion=code_motion,
                  camera_gate=gate)
 
 
-def test_gate_gives_one_logit_and_one_answer_per_frame():
+def test_gate_gives_one_logit_and_one_answer_per_frame_for_both_axes():
     gate = CameraGate(CameraGateConfig(channels=4, depth=3))
     frames = random_frames(5)
     logits = gate(frames)
-    assert logits.shape == (5,) and logits.dtype == torch.float32
-    assert torch.equal(gate.scrolls(frames), logits > 0)
+    assert logits.shape == (5, 1) and logits.dtype == torch.float32
+    assert torch.equal(gate.scrolls(frames), logits[:, 0] > 0)
+    assert torch.equal(gate.camera_axes(frames), (logits > 0).expand(-1, 2))
+
+
+def test_a_vertical_gate_answers_each_axis_on_its_own():
+    gate = CameraGate(CameraGateConfig(channels=4, depth=3, vertical=True))
+    frames = random_frames(5)
+    logits = gate(frames)
+    assert logits.shape == (5, 2)
+    assert torch.equal(gate.camera_axes(frames), logits > 0) and torch.equal(gate.scrolls(frames), logits[:, 0] > 0)
 
 
 def test_gate_checkpoint_rebuilds_the_same_model(tmp_path):
@@ -63,7 +77,7 @@ def test_the_camera_moves_a_view_the_gate_lets_scroll_and_keeps_one_it_stops(pro
         world.reset(prompt_array)
         for _ in range(3):
             world.step(0)
-    assert moved.camera_on.tolist() == [True] and kept.camera_on.tolist() == [False]
+    assert moved.camera_axes.tolist() == [[True, True]] and kept.camera_axes.tolist() == [[False, False]]
     assert kept.view_held and not moved.view_held and not ungated.view_held and not still.view_held
     assert np.array_equal(moved.frame, ungated.frame) and np.array_equal(kept.frame, still.frame)
     assert not np.array_equal(moved.frame, kept.frame)
@@ -74,23 +88,34 @@ def test_the_gate_decides_for_each_world_of_a_batch(prompt_array):
     world = make_world(gate, batch=2)
     prompts = [prompt_array, random_frames(seed=11).numpy()]
     world.reset(prompts)
-    assert np.array_equal(world.camera_on, gate.scrolls(torch.from_numpy(np.stack(prompts))).numpy())
+    assert np.array_equal(world.camera_axes, gate.camera_axes(torch.from_numpy(np.stack(prompts))).numpy())
+
+
+@pytest.mark.parametrize("vertical", [False, True])
+def test_a_vertical_gate_decides_whether_the_camera_moves_up_and_down(prompt_array, vertical):
+    gated = make_world(gate_saying(True, vertical), code_motion=RIGHT_UP)
+    ungated = World(make_tokenizer(), make_dynamics(), make_lam(), maskgit_steps=2,
+                    code_motion=RIGHT_UP if vertical else RIGHT)
+    for world in (gated, ungated):
+        world.reset(prompt_array)
+        for _ in range(3):
+            world.step(0)
+    assert gated.camera_axes.tolist() == [[True, vertical]] and not gated.view_held
+    assert np.array_equal(gated.frame, ungated.frame)
 
 
 def test_load_world_uses_a_gate_beside_the_checkpoints_only_with_a_camera(tiny_weights, prompt_array):
-    import json
-
     (tiny_weights / "play.json").write_text(json.dumps({"code_motion": RIGHT}))
     assert load_world(tiny_weights, device="cpu").camera_gate is None
     save_checkpoint(tiny_weights / "gate.safetensors", gate_saying(False))
     world = load_world(tiny_weights, device="cpu")
     world.reset(prompt_array)
-    assert world.camera_gate is not None and world.camera_on.tolist() == [False]
+    assert world.camera_gate is not None and world.camera_axes.tolist() == [[False, False]] and world.view_held
     assert load_world(tiny_weights, device="cpu", code_motion=None).camera_gate is None
 
 
-def train_gate(data, out, *extra):
-    return CliRunner().invoke(app, ["train", "gate", "--preset", "tiny", "--device", "cpu", "--threads", "1",
+def train_gate(data, out, *extra, preset="tiny"):
+    return CliRunner().invoke(app, ["train", "gate", "--preset", preset, "--device", "cpu", "--threads", "1",
                                     "--data", str(data), "--out", str(out), *extra])
 
 
@@ -101,10 +126,26 @@ def test_train_gate_writes_a_checkpoint_with_its_games_and_resumes(tmp_path):
     assert result.exit_code == 0, result.output
     info = describe(out / "gate.safetensors")
     assert info["provenance"]["still_games"] == ["ninja"] and info["provenance"]["step"] == 2
+    assert not info["config"]["vertical"]
     assert train_gate(data, out, "--still-games", "ninja", "--max-steps", "4", "--resume").exit_code == 0
     assert describe(out / "gate.safetensors")["provenance"]["step"] == 4
     exported = CliRunner().invoke(app, ["export", str(out), str(tmp_path / "weights")])
     assert exported.exit_code == 0 and (tmp_path / "weights" / "gate.safetensors").exists()
+
+
+def test_train_gate_starts_a_vertical_gate_from_a_sideways_one(tmp_path):
+    data, _ = write_two_game_data(tmp_path / "data")
+    sideways = gate_saying(True)  # the tiny preset's size, without the vertical head
+    save_checkpoint(tmp_path / "sideways.safetensors", sideways)
+    out = tmp_path / "run"
+    result = train_gate(data, out, "--still-games", "ninja", "--max-steps", "1", "--lr", "1e-9",
+                        "--init", str(tmp_path / "sideways.safetensors"), preset="tiny-vertical")
+    assert result.exit_code == 0, result.output
+    trained = load_model(out / "gate.safetensors", "gate")
+    assert trained.config.vertical and trained(random_frames(3)).shape == (3, 2)
+    assert torch.allclose(trained.head.bias, sideways.head.bias, atol=1e-3)
+    logged = [json.loads(line) for line in (out / "gate.metrics.jsonl").read_text().splitlines()]
+    assert {"accuracy", "accuracy_vertical"} <= set(logged[-1])
 
 
 @pytest.mark.parametrize("extra, message", [

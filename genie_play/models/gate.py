@@ -1,4 +1,4 @@
-"""The camera gate: whether a prompt's view scrolls sideways with the player.
+"""The camera gate: whether a prompt's view scrolls sideways with the player, and whether it is a picture.
 
 The camera table (genie_play/camera.py) is each code's mean scroll in the games whose view follows the player
 sideways. In a game whose view stays put (leaper, climber) that scroll is wrong and costs the world more than
@@ -6,6 +6,12 @@ it gains (docs/findings.md). The gate looks at the prompt once, at reset: a smal
 trained on frames of games that scroll (and on random drawn pictures and textures, so that a user's sketch or
 photo keeps its camera) against frames of games that do not. Where it says "still", the world keeps the view
 where the dynamics puts it.
+
+A gate with `vertical` answers a second question: whether the camera should also move the view up and down.
+In the training games the dynamics moves the view up and down itself (a jump, a fall); on a user's picture it
+cannot, and the codes that move the games' view vertically wash the picture instead (docs/findings.md). So
+game frames are labelled "no" and the random pictures "yes": the camera carries the vertical part of each
+code's motion on pictures only.
 """
 
 from dataclasses import dataclass
@@ -21,6 +27,7 @@ class CameraGateConfig:
     image_size: int = 64
     channels: int = 16  # of the first convolution; each of the `depth` halvings doubles them, up to 4x
     depth: int = 4  # stride-2 convolutions before the global average
+    vertical: bool = False  # a second answer: whether the camera also moves the view up and down
 
 
 class CameraGate(nn.Module):
@@ -34,13 +41,22 @@ class CameraGate(nn.Module):
             width_in = width
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(width_in, 1)
+        self.vertical_head = nn.Linear(width_in, 1) if config.vertical else None
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames (B, H, W, 3) uint8 -> logits (B,) float: > 0 where the view scrolls sideways."""
-        x = frames_to_input(frames).to(self.head.weight.dtype)
-        return self.head(self.features(x).mean((2, 3))).squeeze(1)
+        """frames (B, H, W, 3) uint8 -> logits (B, 1 or 2) float: column 0 > 0 where the view scrolls sideways,
+        column 1 (with `vertical`) > 0 where the camera also moves it up and down."""
+        features = self.features(frames_to_input(frames).to(self.head.weight.dtype)).mean((2, 3))
+        heads = (self.head, self.vertical_head) if self.vertical_head is not None else (self.head,)
+        return torch.cat([head(features) for head in heads], 1)
 
     @torch.no_grad()
+    def camera_axes(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (B, H, W, 3) uint8 -> (B, 2) bool: whether the camera moves each one's view sideways, and up
+        and down. A gate without `vertical` gives one answer for both axes."""
+        says = self.forward(frames).float() > 0  # (B, 1 or 2)
+        return says if self.config.vertical else says.expand(-1, 2)
+
     def scrolls(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames (B, H, W, 3) uint8 -> (B,) bool: whether the camera should move each one's view."""
-        return self.forward(frames).float() > 0
+        """frames (B, H, W, 3) uint8 -> (B,) bool: whether the camera moves each one's view sideways."""
+        return self.camera_axes(frames)[:, 0]

@@ -161,7 +161,7 @@ def starting_step(run: Run, model, opt, ckpt: Path, resume: bool, init: Path | N
 
 
 # Config fields that only add modules: --init from a checkpoint without them starts those modules fresh.
-ADDED_MODULES = {"copy_head": "copy_gate.", "refiner_channels": "refiner."}
+ADDED_MODULES = {"copy_head": "copy_gate.", "refiner_channels": "refiner.", "vertical": "vertical_head."}
 # Config fields that change how the weights are used, not which weights there are: --init may change them.
 WEIGHT_FREE_FIELDS = ("mirror",)
 

@@ -9,7 +9,8 @@ token of each 4x4-pixel patch instead of 8x8: 16x16 tokens a frame, as many as a
 'cpu-group2' and 'gpu-group2' (dynamics only) hold 2x2 tokens in each transformer position, so a dynamics on a
 patch-4 tokenizer runs 64 positions a frame, as on patch 8;
 'cpu-refiner' and 'gpu-refiner' add the refiner that draws each new frame from the one before (models/convs.py):
-train it alone on a trained tokenizer (`--init T --only refiner`), so that its tokens, and the dynamics, stay."""
+train it alone on a trained tokenizer (`--init T --only refiner`), so that its tokens, and the dynamics, stay;
+'tiny-vertical', 'cpu-vertical' and 'gpu-vertical' (gate only) also answer whether the camera moves a view up and down."""
 
 import dataclasses
 
@@ -53,6 +54,8 @@ add_variant("tokenizer", "p4", patch=4)  # 16x16 tokens a frame: better on sketc
 add_variant("tokenizer", "p4c", patch=4, levels=[8, 8, 8, 5, 5])  # the same with 12,800 codes
 add_variant("tokenizer", "refiner", refiner_channels=64, refiner_depth=4)  # decode_next sees the previous frame
 add_variant("dynamics", "group2", group=2)  # 2x2 tokens a position: a patch-4 tokenizer at about 1.2x the step cost of patch 8
+add_variant("gate", "vertical", vertical=True)  # also says whether the camera moves the view up and down (pictures)
+PRESETS["gate"]["tiny-vertical"] = (dataclasses.replace(PRESETS["gate"]["tiny"][0], vertical=True), PRESETS["gate"]["tiny"][1])
 
 
 def preset(stage: str, name: str):

@@ -234,15 +234,18 @@ PICTURE_SHARE = 0.25  # of each gate batch: random drawn pictures and textures, 
 
 
 def gate_loss(model, batch):
-    frames, scrolls = batch  # (B, H, W, 3) uint8, (B,) float 1 = the view scrolls sideways
+    frames, labels = batch  # (B, H, W, 3) uint8, (B, 1 or 2) float: 1 = scrolls sideways, 1 = a picture
     logits = model(frames).float()
-    accuracy = ((logits > 0).float() == scrolls).float().mean()
-    return F.binary_cross_entropy_with_logits(logits, scrolls), {"accuracy": float(accuracy)}
+    right = ((logits > 0).float() == labels).float().mean(0)  # (1 or 2,)
+    metrics = {"accuracy": float(right[0])} | ({"accuracy_vertical": float(right[1])} if len(right) > 1 else {})
+    return F.binary_cross_entropy_with_logits(logits, labels), metrics
 
 
 def gate_run(config, data_dir: Path, device, still_games: list[str]) -> Run:
     """Game frames, labelled by whether their game is one of `still_games` (whose view does not scroll
-    sideways), and a PICTURE_SHARE of random pictures labelled as scrolling; half of it all recoloured."""
+    sideways), and a PICTURE_SHARE of random pictures labelled as scrolling; half of it all recoloured. With
+    `vertical`, a second label: the pictures 1 (the camera moves them up and down), the game frames 0 (the
+    dynamics moves those itself)."""
     recording = Recording(data_dir, "train")
     recording.check_games(still_games, f"{data_dir} (train), --still-games")
     scrolling = ~np.isin(recording.games, still_games)  # (E,)
@@ -252,7 +255,9 @@ def gate_run(config, data_dir: Path, device, still_games: list[str]) -> Run:
         pictures = round(batch_size * PICTURE_SHARE)
         index = sampler.rng.integers(0, len(sampler.frames), batch_size - pictures)  # into the (E * S) frames
         frames = np.concatenate([sampler.frames[index], random_pictures(pictures, sampler.rng, config.image_size)])
-        labels = np.concatenate([scrolling[index // steps], np.ones(pictures, bool)]).astype(np.float32)
+        scrolls = np.concatenate([scrolling[index // steps], np.ones(pictures, bool)])  # (B,)
+        is_picture = np.arange(batch_size) >= batch_size - pictures  # (B,)
+        labels = np.stack([scrolls, is_picture] if config.vertical else [scrolls], 1).astype(np.float32)  # (B, 1 or 2)
         frames = recolour(torch.from_numpy(frames), generator, RECOLOUR_SHARE)
         return frames.to(device, non_blocking=True), torch.from_numpy(labels).to(device)
 
