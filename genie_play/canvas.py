@@ -58,17 +58,17 @@ class SketchCanvas:
         self._redo.clear()
 
     def undo(self) -> bool:
-        if not self._undo:
-            return False
-        self._redo.append(self.pixels)
-        self.pixels = self._undo.pop()
-        return True
+        return self._restore(self._undo, self._redo)
 
     def redo(self) -> bool:
-        if not self._redo:
+        return self._restore(self._redo, self._undo)
+
+    def _restore(self, source, target) -> bool:
+        """Pixels back from one history, the current ones onto the other; False when `source` is empty."""
+        if not source:
             return False
-        self._undo.append(self.pixels)
-        self.pixels = self._redo.pop()
+        target.append(self.pixels)
+        self.pixels = source.pop()
         return True
 
     def begin_stroke(self) -> None:

@@ -42,9 +42,9 @@ PRESETS = {
 }
 
 
-def add_variant(stage: str, suffix: str, **changes) -> None:
-    """'cpu-<suffix>' and 'gpu-<suffix>': the 'cpu' and 'gpu' presets of `stage`, same schedules, model config changed."""
-    for base in ("cpu", "gpu"):
+def add_variant(stage: str, suffix: str, bases=("cpu", "gpu"), **changes) -> None:
+    """'cpu-<suffix>' and 'gpu-<suffix>' (or other `bases`): those presets of `stage`, same schedules, model config changed."""
+    for base in bases:
         config, loop = PRESETS[stage][base]
         PRESETS[stage][f"{base}-{suffix}"] = (dataclasses.replace(config, **changes), loop)
 
@@ -54,8 +54,7 @@ add_variant("tokenizer", "p4", patch=4)  # 16x16 tokens a frame: better on sketc
 add_variant("tokenizer", "p4c", patch=4, levels=[8, 8, 8, 5, 5])  # the same with 12,800 codes
 add_variant("tokenizer", "refiner", refiner_channels=64, refiner_depth=4)  # decode_next sees the previous frame
 add_variant("dynamics", "group2", group=2)  # 2x2 tokens a position: a patch-4 tokenizer at about 1.2x the step cost of patch 8
-add_variant("gate", "vertical", vertical=True)  # also says whether the camera moves the view up and down (pictures)
-PRESETS["gate"]["tiny-vertical"] = (dataclasses.replace(PRESETS["gate"]["tiny"][0], vertical=True), PRESETS["gate"]["tiny"][1])
+add_variant("gate", "vertical", bases=("tiny", "cpu", "gpu"), vertical=True)  # also: does the camera move it up and down
 
 
 def preset(stage: str, name: str):
