@@ -158,6 +158,8 @@ def train_cmd(
                                         "(action_emb: teach a dynamics another LAM's codes)"),
     still_games: str = typer.Option(None, help="gate: comma-separated games whose view does not scroll sideways "
                                                "(the camera stays off on frames like theirs)"),
+    photos: Path = typer.Option(None, parser=path_text, help="gate: a folder of photos (.jpg, .jpeg, .png); crops of "
+                                                             "them join the random pictures, e.g. assets/photos"),
 ):
     """Train one stage, or all three. Under `torchrun --nproc_per_node=K` it trains with DistributedDataParallel."""
     from genie_play.train.stage import train_all, train_stage
@@ -166,9 +168,9 @@ def train_cmd(
     if stage == "all":
         if not max_minutes:
             raise GenieError("train all: give the time budget of the three stages with --max-minutes")
-        if tokenizer or lam or batch_size or lr or only or still_games:
-            raise GenieError("train all: --tokenizer, --lam, --batch-size, --lr, --only and --still-games apply to one "
-                             "stage; train stages one by one")
+        if tokenizer or lam or batch_size or lr or only or still_games or photos:
+            raise GenieError("train all: --tokenizer, --lam, --batch-size, --lr, --only, --still-games and --photos apply "
+                             "to one stage; train stages one by one")
         with contextlib.ExitStack() as bars:
             def progress_for(name):
                 return bars.enter_context(progress_bar(f"train {name}")[0]).update
@@ -180,7 +182,7 @@ def train_cmd(
     bar, update = progress_bar(f"train {stage}")
     with bar:
         metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,
-                              max_minutes, init, lr, update, only, game_names(still_games))
+                              max_minutes, init, lr, update, only, game_names(still_games), photos)
     if fresh:  # said after the run, so that a user error stays a single line
         typer.echo(f"note: {Path(out) / f'{stage}.safetensors'} was not there to resume, so this run started fresh", err=True)
     typer.echo("final: " + json.dumps(metrics))

@@ -2,16 +2,20 @@
 the world moving only the views the gate lets scroll."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from typer.testing import CliRunner
 
 from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_two_game_data
 from genie_play.checkpoint import describe, load_model, save_checkpoint
 from genie_play.cli import app
-from genie_play.data.pictures import random_pictures, random_sketch, random_texture
+from genie_play.data.pictures import PHOTO_SIDE, load_photos, random_crop, random_pictures, random_sketch, random_texture
+from genie_play.errors import DataError
+from genie_play.images import load_image
 from genie_play.models import CameraGate, CameraGateConfig
 from genie_play.world import World, load_world
 
@@ -67,6 +71,47 @@ def test_random_pictures_repeat_with_a_seed_and_differ_without():
     assert not np.array_equal(a, random_pictures(12, np.random.default_rng(4)))
     for make in (random_sketch, random_texture):
         assert np.array_equal(make(9), make(9)) and len(np.unique(make(9).reshape(-1, 3), axis=0)) > 1
+
+
+def write_photos(folder, count=2):
+    """`count` random-noise photos of different sizes (PNG), one of them grey, and a text file to skip."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        pixels = rng.integers(0, 256, (300 + 40 * i, 280, 3), dtype=np.uint8)
+        Image.fromarray(pixels).convert("L" if i == 0 else "RGB").save(folder / f"photo{i}.png")
+    (folder / "README.md").write_text("not a photo")
+    return folder
+
+
+def test_photos_load_as_squares_and_give_seeded_crops(tmp_path):
+    photos = load_photos(write_photos(tmp_path / "photos"))
+    assert len(photos) == 2 and all(p.shape == (PHOTO_SIDE, PHOTO_SIDE, 3) and p.dtype == np.uint8 for p in photos)
+    crop = random_crop(photos, 5)
+    assert crop.shape == (64, 64, 3) and np.array_equal(crop, random_crop(photos, 5))
+    assert not np.array_equal(crop, random_crop(photos, 6))
+    with_photos = random_pictures(64, np.random.default_rng(3), photos=photos)
+    assert np.array_equal(with_photos, random_pictures(64, np.random.default_rng(3), photos=photos))
+    assert not np.array_equal(with_photos, random_pictures(64, np.random.default_rng(3)))
+
+
+def test_the_bundled_training_photos_load_and_none_is_a_held_out_prompt():
+    assets = Path(__file__).resolve().parent.parent / "assets"
+    training = [load_image(f) for f in sorted((assets / "photos").glob("*.jpg"))]
+    held_out = [load_image(f) for f in sorted((assets / "heldout" / "photos").glob("*.png"))]
+    assert len(load_photos(assets / "photos")) == len(training) >= 10 and held_out
+    differences = [np.abs(a.astype(int) - b.astype(int)).mean() for a in training for b in held_out]  # 0..255
+    assert min(differences) > 10
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda folder: folder, "not a folder of photos"),
+    (lambda folder: folder.mkdir() or folder, "holds no photos"),
+])
+def test_a_folder_without_photos_is_one_clear_error(tmp_path, make, message):
+    folder = make(tmp_path / "photos")
+    with pytest.raises(DataError, match=message):
+        load_photos(folder)
 
 
 def test_the_camera_moves_a_view_the_gate_lets_scroll_and_keeps_one_it_stops(prompt_array):
@@ -131,6 +176,18 @@ def test_train_gate_writes_a_checkpoint_with_its_games_and_resumes(tmp_path):
     assert describe(out / "gate.safetensors")["provenance"]["step"] == 4
     exported = CliRunner().invoke(app, ["export", str(out), str(tmp_path / "weights")])
     assert exported.exit_code == 0 and (tmp_path / "weights" / "gate.safetensors").exists()
+
+
+def test_train_gate_crops_the_photos_of_a_folder_and_records_them(tmp_path):
+    data, _ = write_two_game_data(tmp_path / "data")
+    photos = write_photos(tmp_path / "photos")
+    result = train_gate(data, tmp_path / "run", "--still-games", "ninja", "--max-steps", "2", "--photos", str(photos))
+    assert result.exit_code == 0, result.output
+    provenance = describe(tmp_path / "run" / "gate.safetensors")["provenance"]
+    assert provenance["photos"] == str(photos) and provenance["photo_count"] == 2
+    missing = train_gate(data, tmp_path / "run2", "--still-games", "ninja", "--photos", str(tmp_path / "nope"))
+    assert missing.exit_code != 0 and "nope: not a folder of photos" in missing.output
+    assert len(missing.output.strip().splitlines()) == 1
 
 
 def test_train_gate_starts_a_vertical_gate_from_a_sideways_one(tmp_path):

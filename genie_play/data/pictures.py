@@ -1,24 +1,58 @@
 """Random pictures of the kinds users prompt with, for training what must treat them alike: sketches drawn
 with the app's own canvas (rectangles, lines, outlines, brush strokes, flood fills, the hero stamp; any colour),
-procedural levels, and smooth random textures with a photo's spread of tones. Deterministic under a seed."""
+procedural levels, smooth random textures with a photo's spread of tones and, given a folder of photos, random
+crops of them. Deterministic under a seed."""
+
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from genie_play.canvas import SketchCanvas
+from genie_play.errors import DataError
+from genie_play.images import load_image
 from genie_play.levels import PALETTE, random_level, spawn_point
 
-KINDS = ("sketch", "level", "texture")
-SHARES = (0.5, 0.2, 0.3)
+KINDS = ("sketch", "level", "texture", "photo")
+SHARES = (0.5, 0.2, 0.3, 0.0)  # without photos
+SHARES_WITH_PHOTOS = (0.35, 0.15, 0.2, 0.3)
+PHOTO_SIDE = 256  # each photo is held as its centre square at this size; crops take 64..PHOTO_SIDE of it
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def random_pictures(count: int, rng: np.random.Generator, size: int = 64) -> np.ndarray:
-    """(count, size, size, 3) uint8: each a sketch, a procedural level or a texture (SHARES), seeded from `rng`."""
-    kinds = rng.choice(len(KINDS), count, p=SHARES)
+def random_pictures(count: int, rng: np.random.Generator, size: int = 64,
+                    photos: list[np.ndarray] | None = None) -> np.ndarray:
+    """(count, size, size, 3) uint8: each a sketch, a procedural level, a texture or (given `photos`, each
+    (PHOTO_SIDE, PHOTO_SIDE, 3) uint8) a crop of a photo, in SHARES or SHARES_WITH_PHOTOS; seeded from `rng`."""
+    kinds = rng.choice(len(KINDS), count, p=SHARES_WITH_PHOTOS if photos else SHARES)
     seeds = rng.integers(0, 2 ** 31, count)
-    makers = (random_sketch, random_level, random_texture)
+    makers = (random_sketch, random_level, random_texture, lambda seed, side: random_crop(photos, seed, side))
     return np.stack([makers[k](int(seed), size) for k, seed in zip(kinds, seeds)])
+
+
+def load_photos(folder: Path) -> list[np.ndarray]:
+    """Every .jpg, .jpeg and .png in `folder`, sorted by name, each its centre square as (PHOTO_SIDE,
+    PHOTO_SIDE, 3) uint8. DataError when the folder is missing or holds none; ImageError for a bad file."""
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder of photos")
+    files = sorted(f for f in folder.iterdir() if f.suffix.lower() in PHOTO_SUFFIXES)
+    if not files:
+        raise DataError(f"{folder}: holds no photos ({', '.join(PHOTO_SUFFIXES)})")
+    return [load_image(f, PHOTO_SIDE) for f in files]
+
+
+def random_crop(photos: list[np.ndarray], seed: int, size: int = 64) -> np.ndarray:
+    """A square crop of one of `photos` (side between `size` and the photo's), scaled to size x size and
+    mirrored half the time: (size, size, 3) uint8."""
+    rng = np.random.default_rng(seed)
+    photo = photos[int(rng.integers(len(photos)))]
+    side = int(rng.integers(size, photo.shape[0] + 1))
+    top, left = (int(rng.integers(0, photo.shape[k] - side + 1)) for k in (0, 1))
+    crop = Image.fromarray(photo[top:top + side, left:left + side]).resize((size, size), Image.Resampling.BOX)
+    pixels = np.asarray(crop)
+    return np.ascontiguousarray(pixels[:, ::-1]) if rng.random() < 0.5 else pixels.copy()
 
 
 def random_colour(rng: np.random.Generator) -> tuple[int, int, int]:

@@ -19,14 +19,18 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
                 batch_size: int | None = None, resume: bool = False, device: str = "auto",
                 tokenizer: Path | None = None, lam: Path | None = None, seed: int = 0, threads: int | None = None,
                 max_minutes: float | None = None, init: Path | None = None, lr: float | None = None,
-                progress=None, only: str | None = None, still_games: list[str] | None = None) -> dict:
-    """still_games (gate only): the games whose view does not scroll sideways."""
+                progress=None, only: str | None = None, still_games: list[str] | None = None,
+                photos: Path | None = None) -> dict:
+    """still_games (gate only): the games whose view does not scroll sideways; photos (gate only): a folder of
+    photos to crop training pictures from."""
     try:
         model_cfg, loop_cfg = preset(stage, preset_name)
     except ValueError as e:
         raise GenieError(str(e)) from None
     if still_games and stage != "gate":
         raise GenieError(f"--still-games is for the gate, not the {stage}")
+    if photos and stage != "gate":
+        raise GenieError(f"--photos is for the gate, not the {stage}")
     if stage == "gate" and not still_games:
         raise GenieError("train gate needs --still-games: the games whose view does not scroll sideways")
     overrides = {"max_steps": max_steps, "batch_size": batch_size, "max_minutes": max_minutes, "lr": lr, "only": only}
@@ -48,7 +52,7 @@ def train_stage(stage: str, data_dir: Path, out_dir: Path, preset_name: str = "c
         lam = Path(lam or out_dir / "lam.safetensors")
         run = dynamics_run(model_cfg, Path(data_dir), dev, tokenizer, lam, out_dir, progress)
     elif stage == "gate":
-        run = gate_run(model_cfg, Path(data_dir), dev, still_games)
+        run = gate_run(model_cfg, Path(data_dir), dev, still_games, photos)
     else:
         raise GenieError(f"unknown stage {stage!r} (choose tokenizer, lam, dynamics or gate)")
     run.provenance.update(preset=preset_name, batch_size=loop_cfg.batch_size, max_steps=loop_cfg.max_steps,

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from genie_play.checkpoint import load_model
 from genie_play.data.augment import recolour
 from genie_play.data.datasets import ClipSampler, FrameSampler, Recording, TokenClipSampler
-from genie_play.data.pictures import random_pictures
+from genie_play.data.pictures import load_photos, random_pictures
 from genie_play.models import CameraGate, Dynamics, LatentActionModel, Tokenizer
 from genie_play.models.convs import frames_to_input
 from genie_play.train.loop import Run
@@ -241,25 +241,27 @@ def gate_loss(model, batch):
     return F.binary_cross_entropy_with_logits(logits, labels), metrics
 
 
-def gate_run(config, data_dir: Path, device, still_games: list[str]) -> Run:
+def gate_run(config, data_dir: Path, device, still_games: list[str], photos_dir: Path | None = None) -> Run:
     """Game frames, labelled by whether their game is one of `still_games` (whose view does not scroll
-    sideways), and a PICTURE_SHARE of random pictures labelled as scrolling; half of it all recoloured. With
-    `vertical`, a second label: the pictures 1 (the camera moves them up and down), the game frames 0 (the
-    dynamics moves those itself)."""
+    sideways), and a PICTURE_SHARE of random pictures (crops of the photos in `photos_dir` among them, when
+    given) labelled as scrolling; half of it all recoloured. With `vertical`, a second label: the pictures 1
+    (the camera moves them up and down), the game frames 0 (the dynamics moves those itself)."""
     recording = Recording(data_dir, "train")
     recording.check_games(still_games, f"{data_dir} (train), --still-games")
+    photos = load_photos(Path(photos_dir)) if photos_dir else None
     scrolling = ~np.isin(recording.games, still_games)  # (E,)
     sampler, steps = FrameSampler(recording), recording.frames.shape[1]
     generator, reseed = seeded_generator(sampler)
     def next_batch(batch_size):
         pictures = round(batch_size * PICTURE_SHARE)
         index = sampler.rng.integers(0, len(sampler.frames), batch_size - pictures)  # into the (E * S) frames
-        frames = np.concatenate([sampler.frames[index], random_pictures(pictures, sampler.rng, config.image_size)])
+        frames = np.concatenate([sampler.frames[index], random_pictures(pictures, sampler.rng, config.image_size, photos)])
         scrolls = np.concatenate([scrolling[index // steps], np.ones(pictures, bool)])  # (B,)
         is_picture = np.arange(batch_size) >= batch_size - pictures  # (B,)
         labels = np.stack([scrolls, is_picture] if config.vertical else [scrolls], 1).astype(np.float32)  # (B, 1 or 2)
         frames = recolour(torch.from_numpy(frames), generator, RECOLOUR_SHARE)
         return frames.to(device, non_blocking=True), torch.from_numpy(labels).to(device)
 
-    prov = dict(data_provenance(data_dir, recording), still_games=sorted(still_games), picture_share=PICTURE_SHARE)
+    prov = dict(data_provenance(data_dir, recording), still_games=sorted(still_games), picture_share=PICTURE_SHARE,
+                photos=str(photos_dir) if photos_dir else None, photo_count=len(photos or []))
     return Run("gate", CameraGate(config), gate_loss, next_batch, reseed, prov)
