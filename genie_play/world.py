@@ -29,6 +29,9 @@ from genie_play.sampling import maskgit_decode
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_MASKGIT_STEPS = 4
+# px: how far the camera takes a view up or down from where it started. Up and down the view does not wrap, and
+# the rows it uncovers repeat the edge row, so beyond this they would crowd the picture out of the view.
+VERTICAL_TRAVEL = 16.0
 
 
 @dataclass
@@ -39,6 +42,7 @@ class _Step:
     tokens: torch.Tensor  # (B, N) int64 before the step
     pixels: torch.Tensor  # (B, H, W, 3) uint8 on the device before the step: the world's own frame, unpanned
     camera: np.ndarray  # (B, 2) float pan before the step
+    travel: np.ndarray  # (B,) float vertical camera travel before the step
     cache: tuple | None = None  # the KV cache's (k, v) before the step moved its token grid
     pushed: bool = False  # the step's frame has entered the KV cache
     dropped: tuple | None = None  # KV cache frame dropped by that push
@@ -65,6 +69,7 @@ class World:
         self.keep_still_pixels = keep_still_pixels
         self.code_motion = checked_code_motion(code_motion, dynamics.config.num_actions)  # (A, 2) px a step, or None
         self.camera = np.zeros((batch, 2))  # (B, 2) px: how far the frame on screen is panned from the world's own
+        self.travel = np.zeros(batch)  # (B,) px: how far the camera has moved each view up (-) or down (+), within VERTICAL_TRAVEL
         self.camera_gate = camera_gate.eval() if camera_gate is not None else None
         self.camera_axes = np.ones((batch, 2), bool)  # (B, 2): whether the camera moves each world's view in x, y
         on_cuda = self.device.type == "cuda"
@@ -117,7 +122,7 @@ class World:
             self.pixels = prompt.clone() if self.keep_still_pixels else self.tokenizer.decode(tokens)
         self.frames = self.pixels.cpu().numpy()
         self.tokens = tokens
-        self.camera = np.zeros((self.batch, 2))
+        self.camera, self.travel = np.zeros((self.batch, 2)), np.zeros(self.batch)
         self.history.clear()
         self.pending = None
         self.step_count = 0
@@ -141,7 +146,7 @@ class World:
         actions = torch.from_numpy(actions).to(self.device)
         t0 = time.perf_counter()
         self.settle()
-        before = _Step(self.frames, self.tokens, self.pixels, self.camera.copy())
+        before = _Step(self.frames, self.tokens, self.pixels, self.camera.copy(), self.travel.copy())
         self._move_camera(codes, before)
         tokens = self.sample_tokens(actions)
         self._sync()
@@ -185,7 +190,8 @@ class World:
             if last.cache is not None:
                 self.cache.k.copy_(last.cache[0])
                 self.cache.v.copy_(last.cache[1])
-            self.frames, self.tokens, self.pixels, self.camera = last.frames, last.tokens, last.pixels, last.camera
+            self.frames, self.tokens, self.pixels = last.frames, last.tokens, last.pixels
+            self.camera, self.travel = last.camera, last.travel
             self.step_count -= 1
         return self.frame
 
@@ -194,12 +200,17 @@ class World:
         """Adds each world's code's camera motion (codes (B,) int64). Whole tokens of it move the world's token
         grid, pixels and KV cache (so the next frame is generated against the moved one, and the copy path keeps
         what it keeps where the camera put it); the rest, under half a token, pans the frame on screen. With a
-        dynamics that groups tokens, the whole moves are whole positions (group x group tokens)."""
+        dynamics that groups tokens, the whole moves are whole positions (group x group tokens). Up and down the
+        camera takes a view at most VERTICAL_TRAVEL px from where it started."""
         if self.code_motion is None:
             return
         group, grid = self.dynamics.config.group, self.tokenizer.config.grid
         cell = self.tokenizer.config.patch * group  # pixels of one dynamics position: the smallest whole move
-        steps, self.camera = split_motion(self.camera + self.code_motion[codes] * self.camera_axes, cell)
+        motion = self.code_motion[codes] * self.camera_axes  # (B, 2)
+        travel = self.travel + motion[:, 1]
+        self.travel = np.clip(travel, -VERTICAL_TRAVEL, VERTICAL_TRAVEL)
+        motion[:, 1] -= travel - self.travel  # exactly 0 within the travel, so the pan sums as it would without it
+        steps, self.camera = split_motion(self.camera + motion, cell)
         if not steps.any():
             return
         if self.undo_depth > 0:

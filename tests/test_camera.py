@@ -123,7 +123,7 @@ def test_a_grouped_dynamics_moves_the_grid_by_whole_positions(prompt_array):
 def _step_of(world):
     from genie_play.world import _Step
 
-    return _Step(world.frames, world.tokens, world.pixels, world.camera.copy())
+    return _Step(world.frames, world.tokens, world.pixels, world.camera.copy(), world.travel.copy())
 
 
 def test_holding_a_moving_code_scrolls_the_scene_its_way(prompt_array):

@@ -149,6 +149,23 @@ def test_a_vertical_gate_decides_whether_the_camera_moves_up_and_down(prompt_arr
     assert np.array_equal(gated.frame, ungated.frame)
 
 
+def test_the_camera_takes_a_view_up_or_down_only_so_far_and_undo_brings_it_back(prompt_array):
+    held, stopped = (make_world(gate_saying(True, True), code_motion=RIGHT_UP) for _ in range(2))
+    for world in (held, stopped):
+        world.reset(prompt_array)
+    for step in range(6):
+        if step == 4:  # 16 px up by now: from here on the other world's camera only moves sideways
+            stopped.code_motion = np.array(RIGHT, dtype=float)
+        held.step(0)
+        stopped.step(0)
+    assert held.travel.tolist() == [-16.0] and np.array_equal(held.frame, stopped.frame)
+    for _ in range(3):
+        held.undo()
+    assert held.travel.tolist() == [-12.0]
+    held.reset(prompt_array)
+    assert held.travel.tolist() == [0.0]
+
+
 def test_load_world_uses_a_gate_beside_the_checkpoints_only_with_a_camera(tiny_weights, prompt_array):
     (tiny_weights / "play.json").write_text(json.dumps({"code_motion": RIGHT}))
     assert load_world(tiny_weights, device="cpu").camera_gate is None

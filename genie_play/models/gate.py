@@ -3,8 +3,8 @@
 The camera table (genie_play/camera.py) is each code's mean scroll in the games whose view follows the player
 sideways. In a game whose view stays put (leaper, climber) that scroll is wrong and costs the world more than
 it gains (docs/findings.md). The gate looks at the prompt once, at reset: a small convolutional classifier
-trained on frames of games that scroll (and on random drawn pictures and textures, so that a user's sketch or
-photo keeps its camera) against frames of games that do not. Where it says "still", the world keeps the view
+trained on frames of games that scroll (and on random drawn pictures, textures and crops of photos, so that a
+user's sketch or photo keeps its camera) against frames of games that do not. Where it says "still", the world keeps the view
 where the dynamics puts it.
 
 A gate with `vertical` answers a second question: whether the camera should also move the view up and down.

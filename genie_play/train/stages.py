@@ -230,7 +230,7 @@ def dynamics_run(config, data_dir: Path, device, tokenizer_path: Path, lam_path:
 
 
 # --- camera gate --------------------------------------------------------------------------------
-PICTURE_SHARE = 0.25  # of each gate batch: random drawn pictures and textures, all "scrolls"
+PICTURE_SHARE = 0.25  # of each gate batch: random drawn pictures, textures and photo crops, all "scrolls"
 
 
 def gate_loss(model, batch):
