@@ -69,7 +69,7 @@ class World:
         self.keep_still_pixels = keep_still_pixels
         self.code_motion = checked_code_motion(code_motion, dynamics.config.num_actions)  # (A, 2) px a step, or None
         self.camera = np.zeros((batch, 2))  # (B, 2) px: how far the frame on screen is panned from the world's own
-        self.travel = np.zeros(batch)  # (B,) px: how far the camera has moved each view up (-) or down (+), within VERTICAL_TRAVEL
+        self.travel = np.zeros(batch)  # (B,) px the camera has moved each view up (-) or down (+), |.| <= VERTICAL_TRAVEL
         self.camera_gate = camera_gate.eval() if camera_gate is not None else None
         self.camera_axes = np.ones((batch, 2), bool)  # (B, 2): whether the camera moves each world's view in x, y
         on_cuda = self.device.type == "cuda"

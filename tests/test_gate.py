@@ -1,5 +1,5 @@
-"""The camera gate: the model and its checkpoint, random pictures, `train gate` on two games (tiny preset), and
-the world moving only the views the gate lets scroll."""
+"""The camera gate: the model and its checkpoint, random pictures and photo crops, `train gate` on two games (tiny
+preset), and the world moving only the views the gate lets scroll, up and down only so far."""
 
 import json
 from pathlib import Path
