@@ -38,8 +38,8 @@ from genie_play.metrics import shifted_psnr
 STEPS = 8
 SEEDS = 2
 MAX_SHIFT = 4             # px: kept PSNR forgives a scroll this large in x and y
-CONSISTENT_SHARE = 0.8    # a code is consistent when its horizontal shift has one sign on this share of prompts
-DEAD_ZONE_PX = 0.5        # |dx| at step 8 within this counts as no horizontal shift
+CONSISTENT_SHARE = 0.8    # a code is consistent when its shift on an axis has one sign on this share of prompts
+DEAD_ZONE_PX = 0.5        # |dx| (|dy|) at step 8 within this counts as no shift on that axis
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -172,24 +172,26 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return round(float(numerator / denominator), 3) if denominator > 0 else None
 
 
-def horizontal_signs(dx: np.ndarray) -> np.ndarray:
-    """-1 / 0 / +1 for each scene dx, 0 within DEAD_ZONE_PX of 0."""
-    return np.where(dx > DEAD_ZONE_PX, 1, np.where(dx < -DEAD_ZONE_PX, -1, 0))
+def one_way(shifts: np.ndarray) -> tuple[str, float, float]:
+    """shifts (P,) px: one code's scene shift on one axis at step 8 over the prompts -> (the sign most of them
+    move: "+", "-", or "0" where none moves, the share of prompts moving that way, the share within DEAD_ZONE_PX)."""
+    signs = np.where(shifts > DEAD_ZONE_PX, 1, np.where(shifts < -DEAD_ZONE_PX, -1, 0))
+    share, sign = max((float(np.mean(signs > 0)), "+"), (float(np.mean(signs < 0)), "-"))
+    return (sign if share > 0 else "0"), share, float(np.mean(signs == 0))
 
 
 def summarize(rows: list[dict]) -> dict:
     """The figures of a set of prompts (rows from score_prompt)."""
-    dx = np.array([[shift[0] for shift in row["scene_shift_t8"]] for row in rows])  # (P, A)
-    signs = horizontal_signs(dx)
+    shifts = np.array([row["scene_shift_t8"] for row in rows])  # (P, A, 2)
     codes = []
-    for code in range(dx.shape[1]):
-        right, left = float(np.mean(signs[:, code] > 0)), float(np.mean(signs[:, code] < 0))
-        share, sign = max((right, "+"), (left, "-"))
-        codes.append({"code": code, "scene_dx": round(float(dx[:, code].mean()), 2),
-                      "scene_dy": round(float(np.mean([row["scene_shift_t8"][code][1] for row in rows])), 2),
-                      "sign": sign if share > 0 else "0", "same_sign_share": round(share, 3),
-                      "consistent": share >= CONSISTENT_SHARE,
-                      "still_share": round(float(np.mean(signs[:, code] == 0)), 3)})
+    for code in range(shifts.shape[1]):
+        (sign, share, still), (sign_dy, share_dy, _) = (one_way(shifts[:, code, axis]) for axis in (0, 1))
+        codes.append({"code": code, "scene_dx": round(float(shifts[:, code, 0].mean()), 2),
+                      "scene_dy": round(float(shifts[:, code, 1].mean()), 2),
+                      "sign": sign, "same_sign_share": round(share, 3), "consistent": share >= CONSISTENT_SHARE,
+                      "still_share": round(still, 3),
+                      "sign_dy": sign_dy, "same_sign_share_dy": round(share_dy, 3),
+                      "consistent_dy": share_dy >= CONSISTENT_SHARE})
     spread_codes = float(np.mean([row["spread_codes_t8"] for row in rows]))
     spread_seeds = float(np.mean([row["spread_seeds_t8"] for row in rows]))
     return {
@@ -202,6 +204,7 @@ def summarize(rows: list[dict]) -> dict:
         "consistent_codes": sum(code["consistent"] for code in codes),
         # codes that do one horizontal thing on CONSISTENT_SHARE of the prompts, "no horizontal shift" included
         "consistent_or_still_codes": sum(code["consistent"] or code["still_share"] >= CONSISTENT_SHARE for code in codes),
+        "consistent_codes_dy": sum(code["consistent_dy"] for code in codes),  # one vertical way (+ down) instead
         "codes": codes,
     }
 
@@ -263,10 +266,12 @@ def summary_lines(report: dict) -> list[str]:
     for name, summary in [*report["kinds"].items(), ("all", report)]:
         lines.append(f"{name} ({summary['prompts']} prompts): {figures(summary)}  "
                      f"consistent codes {summary['consistent_codes']}/{len(summary['codes'])} "
-                     f"(with still ones {summary['consistent_or_still_codes']})")
+                     f"(with still ones {summary['consistent_or_still_codes']}), "
+                     f"one vertical way {summary['consistent_codes_dy']}")
     labels = report.get("code_labels") or []
     for code in report["codes"]:
         label = f" {labels[code['code']]}" if code["code"] < len(labels) else ""
         lines.append(f"code {code['code']}{label}: scene shift dx {code['scene_dx']:+.2f} dy {code['scene_dy']:+.2f} px, "
-                     f"sign {code['sign']} on {code['same_sign_share']:.0%} of prompts")
+                     f"sign {code['sign']} on {code['same_sign_share']:.0%} of prompts, "
+                     f"dy sign {code['sign_dy']} on {code['same_sign_share_dy']:.0%}")
     return lines

@@ -105,10 +105,13 @@ def test_consistent_codes_count_the_same_horizontal_sign_on_most_prompts():
     assert [code["sign"] for code in summary["codes"]] == ["+", "-", "0", "0", "+", "-", "0", "0"]
     assert summary["consistent_codes"] == 4  # the codes that scroll sideways
     assert summary["consistent_or_still_codes"] == 8  # and the four that never scroll sideways
+    assert [code["sign_dy"] for code in summary["codes"]] == ["0", "0", "+", "-", "+", "+", "0", "0"]
+    assert summary["consistent_codes_dy"] == 4  # the codes that scroll up or down
     flipped = [dict(row, scene_shift_t8=[[-dx, dy] for dx, dy in row["scene_shift_t8"]]) if i == 0 else row
                for i, row in enumerate(rows)]
     assert summarize(flipped)["consistent_codes"] == 0  # 2 of 3 prompts agree: below 80%
     assert summarize(flipped)["consistent_or_still_codes"] == 4
+    assert summarize(flipped)["consistent_codes_dy"] == 4  # dy as it was
 
 
 def test_evaluate_prompts_on_tiny_weights_is_deterministic(tiny_weights, tmp_path):
