@@ -4,8 +4,8 @@ The camera table (genie_play/camera.py) is each code's mean scroll in the games 
 sideways. In a game whose view stays put (leaper, climber) that scroll is wrong and costs the world more than
 it gains (docs/findings.md). The gate looks at the prompt once, at reset: a small convolutional classifier
 trained on frames of games that scroll (and on random drawn pictures, textures and crops of photos, so that a
-user's sketch or photo keeps its camera) against frames of games that do not. Where it says "still", the world keeps the view
-where the dynamics puts it.
+user's sketch or photo keeps its camera) against frames of games that do not. Where it says "still", the world
+keeps the view where the dynamics puts it.
 
 A gate with `vertical` answers a second question: whether the camera should also move the view up and down.
 In the training games the dynamics moves the view up and down itself (a jump, a fall); on a user's picture it
@@ -56,7 +56,3 @@ class CameraGate(nn.Module):
         and down. A gate without `vertical` gives one answer for both axes."""
         says = self.forward(frames).float() > 0  # (B, 1 or 2)
         return says if self.config.vertical else says.expand(-1, 2)
-
-    def scrolls(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames (B, H, W, 3) uint8 -> (B,) bool: whether the camera moves each one's view sideways."""
-        return self.camera_axes(frames)[:, 0]
