@@ -10,8 +10,10 @@ genie_play.labels.scene_shift: + = the scene moves right / down), kept in the we
 cache by one token, and the rest, under half a token, pans the frame on screen. Sideways the world's picture
 wraps around a token at a time: what scrolls out on one side comes back on the other, so however long a key
 is held the view shows the user's own picture rather than an edge drawn again and again. Up and down the
-uncovered edge repeats the edge row (sky above, ground below); the pan's few uncovered pixels repeat the
-frame's edge column or row.
+uncovered rows mirror the rows at the edge (sky above, ground below, as in a reflection; repeating the edge
+token row drew it again as stripes); the pan's few uncovered pixels repeat the frame's edge column or row.
+Where the camera moves a view up and down, a code's vertical motion is the camera's to show: the dynamics is
+given the code that does the rest (vertical_stand_ins), so it does not move the picture a second time.
 """
 
 from pathlib import Path
@@ -22,6 +24,7 @@ import torch
 from genie_play.labels import labels_from_motion, step_shifts
 
 MOTION_CLIPS = 2048  # clips of 16 frames: 30,720 transitions, about a minute on 2 cores
+CARRIED_DY = 0.5  # px a step: a code that moves the view at least this far up or down has a vertical stand-in
 
 
 def shift_frames(pixels: torch.Tensor, shifts: np.ndarray) -> torch.Tensor:
@@ -41,10 +44,22 @@ def shift_frames(pixels: torch.Tensor, shifts: np.ndarray) -> torch.Tensor:
 
 def scroll(x: torch.Tensor, dx: int, dy: int, block: int, dims: tuple[int, int]) -> torch.Tensor:
     """x with rows along dims[0] and columns along dims[1], moved by dx columns and dy rows of `block` entries
-    (+ = right / down): columns wrap around, the rows uncovered at the top or bottom repeat the edge row."""
+    (+ = right / down): columns wrap around, the rows uncovered at the top or bottom mirror the rows at the edge."""
     if dx:
         x = torch.roll(x, dx * block, dims[1])
-    return roll_blocks(x, dims[0], dy, block)
+    return mirror_rows(x, dims[0], dy * block)
+
+
+def mirror_rows(x: torch.Tensor, dim: int, shift: int) -> torch.Tensor:
+    """x moved by `shift` entries along `dim` (+ = towards higher indices); the entries uncovered at the edge
+    mirror those inside it (the first uncovered one repeats the edge entry), as far as `shift` <= x.shape[dim]."""
+    if shift == 0:
+        return x
+    size = x.shape[dim]
+    source = torch.arange(size, device=x.device) - shift
+    source = torch.where(source < 0, -1 - source, source)
+    source = torch.where(source >= size, 2 * size - 1 - source, source)
+    return x.index_select(dim, source.clamp(0, size - 1))
 
 
 def roll_blocks(x: torch.Tensor, dim: int, shift: int, block: int) -> torch.Tensor:
@@ -56,6 +71,16 @@ def roll_blocks(x: torch.Tensor, dim: int, shift: int, block: int) -> torch.Tens
     index = torch.arange(size, device=x.device)
     source = (index // block - shift).clamp(0, size // block - 1) * block + index % block
     return x.index_select(dim, source)
+
+
+def vertical_stand_ins(code_motion: np.ndarray) -> np.ndarray:
+    """code_motion (A, 2) px a step -> (A,) int64: the code the dynamics is given for each code while the camera
+    moves the view up and down. A code moving at least CARRIED_DY px a step vertically is replaced by the code
+    whose motion is nearest to its sideways part alone; the others stand for themselves."""
+    motion = np.asarray(code_motion, dtype=np.float64)
+    sideways = motion * [1.0, 0.0]  # (A, 2)
+    nearest = ((motion[None] - sideways[:, None]) ** 2).sum(-1).argmin(1)  # (A,)
+    return np.where(np.abs(motion[:, 1]) >= CARRIED_DY, nearest, np.arange(len(motion)))
 
 
 def split_motion(camera: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:

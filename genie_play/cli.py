@@ -217,6 +217,8 @@ def eval_cmd(
     bf16: bool = typer.Option(None, "--bf16/--fp32", help="bf16 autocast (default: on CUDA only)"),
     cuda_graphs: bool = typer.Option(True, help="replay CUDA graphs once the KV cache is full (CUDA only)"),
     seed: int = typer.Option(0, min=0, max=MAX_SEED, help="seed of the clips drawn and of sampling"),
+    drawings: bool = typer.Option(False, help="--prompts: play every image as a drawing made in the app, as the sketch "
+                                              "screen does (the camera moves it on both axes whatever its gate says)"),
 ):
     """Held-out metrics: tokenizer PSNR/SSIM, rollout PSNR with the LAM's codes, copy-frame-0 floor, ΔtPSNR
     (LAM codes against random codes), action NMI, code usage. Definitions: docs/metrics.md.
@@ -225,10 +227,12 @@ def eval_cmd(
 
     if (data is None) == (prompts is None):
         raise GenieError("eval: give --data (held-out levels) or --prompts (a folder of images), one of them")
+    if drawings and prompts is None:
+        raise GenieError("eval: --drawings plays the images of --prompts as drawings; give --prompts")
     if prompts is not None:
         from genie_play.prompt_eval import PromptEvalSettings
 
-        settings = PromptEvalSettings(seed, temperature, maskgit_steps, keep_still_pixels, bf16, cuda_graphs)
+        settings = PromptEvalSettings(seed, temperature, maskgit_steps, keep_still_pixels, bf16, cuda_graphs, drawings)
         return eval_prompts(weights, prompts, out, overwrite, settings, device)
     check_report_paths(out, overwrite)  # before minutes of work
     validate.check_output_file(out)

@@ -51,6 +51,7 @@ class PromptEvalSettings:
     keep_still_pixels: bool | None = None
     bf16: bool | None = None          # None: on CUDA only
     cuda_graphs: bool = True          # CUDA only
+    drawn: bool = False               # play every image as a drawing made in the app (World.reset's `drawn`)
 
 
 @dataclass
@@ -126,14 +127,14 @@ def write_prompt_report(report: dict, strips: dict[str, np.ndarray], out_path: s
 
 
 # -- rollouts and scores --------------------------------------------------------------------------------
-def hold_each_code(world, image: np.ndarray, seeds: list[int], steps: int = STEPS) -> np.ndarray:
+def hold_each_code(world, image: np.ndarray, seeds: list[int], steps: int = STEPS, drawn: bool = False) -> np.ndarray:
     """Every code held `steps` steps from `image` (H, W, 3) uint8, world b holding code b, once per seed
-    -> frames (S, A, steps + 1, H, W, 3) uint8, step 0 being the prompt as shown."""
+    -> frames (S, A, steps + 1, H, W, 3) uint8, step 0 being the prompt as shown. drawn: as World.reset's."""
     codes = np.arange(world.num_actions)
     runs = []
     for seed in seeds:
         world.seed = seed  # reset() seeds the sampler with it
-        world.reset(image)
+        world.reset(image, drawn=drawn)
         frames = [np.array(world.frames)]
         for _ in range(steps):
             frames.append(np.array(world.step_batch(codes)))
@@ -235,7 +236,7 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
     seeds = [settings.seed + i for i in range(SEEDS)]
     rows, strips = [], {}
     for done, (prompt, image) in enumerate(zip(prompts, images), 1):
-        frames = hold_each_code(world, image, seeds)
+        frames = hold_each_code(world, image, seeds, drawn=settings.drawn)
         rows.append({"name": prompt.name, "kind": prompt.kind, **score_prompt(frames, image)})
         strips[prompt.name] = strip(frames[0])
         if progress:
@@ -249,7 +250,7 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
         "code_labels": list(world.code_labels) if world.code_labels else None,
         "temperature": world.temperature, "maskgit_steps": world.maskgit_steps,
         "keep_still_pixels": world.keep_still_pixels,
-        "bf16": world.bf16, "cuda_graphs": world.cuda_graphs, "device": str(world.device),
+        "bf16": world.bf16, "cuda_graphs": world.cuda_graphs, "device": str(world.device), "drawn": settings.drawn,
     }
     return report, strips
 

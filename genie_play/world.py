@@ -6,7 +6,8 @@ and once the cache is full (every shape then stays the same) each step replays C
 With a camera table (`code_motion` in the weights' play.json) each code also moves the view: whole tokens
 of its motion move the token grid, pixels and KV cache, the rest pans the frame shown (genie_play/camera.py).
 With a camera gate (gate.safetensors beside the checkpoints) the camera moves only views that the gate, looking
-at the prompt, judges to scroll sideways, and up and down only where it says so (genie_play/models/gate.py).
+at the prompt, judges to scroll sideways, and up and down only where it says so (genie_play/models/gate.py);
+where the camera moves a view up and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py).
 """
 
 import hashlib
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genie_play.camera import scroll, shift_frames, split_motion
+from genie_play.camera import scroll, shift_frames, split_motion, vertical_stand_ins
 from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
@@ -30,7 +31,7 @@ BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_MASKGIT_STEPS = 4
 # px: how far the camera takes a view up or down from where it started. Up and down the view does not wrap, and
-# the rows it uncovers repeat the edge row, so beyond this they would crowd the picture out of the view.
+# the rows it uncovers mirror the rows at the edge, so beyond this they would crowd the picture out of the view.
 VERTICAL_TRAVEL = 16.0
 
 
@@ -68,6 +69,7 @@ class World:
         # rather than the tokenizer's reconstruction: the player's picture stays sharp where nothing moves.
         self.keep_still_pixels = keep_still_pixels
         self.code_motion = checked_code_motion(code_motion, dynamics.config.num_actions)  # (A, 2) px a step, or None
+        self.stand_ins = None if self.code_motion is None else vertical_stand_ins(self.code_motion)  # (A,) int64
         self.camera = np.zeros((batch, 2))  # (B, 2) px: how far the frame on screen is panned from the world's own
         self.travel = np.zeros(batch)  # (B,) px the camera has moved each view up (-) or down (+), |.| <= VERTICAL_TRAVEL
         self.camera_gate = camera_gate.eval() if camera_gate is not None else None
@@ -82,6 +84,7 @@ class World:
         self.pixels = None  # (B, H, W, 3) uint8 on the device: the world's own frame
         self.tokens = None  # (B, N) int64: the tokens behind self.frames
         self.prompt = None
+        self.prompt_drawn = False  # the prompt is a drawing made in the app (reset's `drawn`)
         self.history: list[_Step] = []
         self.pending = None  # (tokens (B, N), actions (B,)) of the current frame, not yet in the KV cache
         self.step_count = 0
@@ -103,11 +106,14 @@ class World:
         return self.code_motion is not None and not self.camera_axes[0].any()
 
     @torch.inference_mode()
-    def reset(self, image=None) -> np.ndarray:
+    def reset(self, image=None, drawn: bool = False) -> np.ndarray:
         """Starts from a prompt: a path, PIL image or array of any size/mode (or a list, one per world).
-        None restarts from the last prompt. Returns the first frame (H, W, 3) uint8 of world 0."""
+        None restarts from the last prompt. Returns the first frame (H, W, 3) uint8 of world 0.
+        drawn: the image is a drawing made in the app, a picture by construction, so the camera moves it on both
+        axes whatever the camera gate says (the gate tells pictures from game frames for images from elsewhere).
+        A restart keeps the last prompt's."""
         if image is not None:
-            self.prompt = self._prompt_frames(image)
+            self.prompt, self.prompt_drawn = self._prompt_frames(image), drawn
         if self.prompt is None:
             raise GenieError("reset() needs a prompt image the first time")
         self.generator.manual_seed(self.seed)
@@ -115,7 +121,9 @@ class World:
         prompt = torch.from_numpy(self.prompt).to(self.device)
         no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
         tokens = self.tokenizer.encode(prompt)  # (B, N); in float32, so bf16 does not move the prompt's tokens
-        if self.camera_gate is not None and self.code_motion is not None:
+        if self.prompt_drawn:
+            self.camera_axes = np.ones((self.batch, 2), bool)
+        elif self.camera_gate is not None and self.code_motion is not None:
             self.camera_axes = self.camera_gate.camera_axes(prompt).cpu().numpy()
         with self._precision():
             self.dynamics.push_frame(tokens, no_action, self.cache)
@@ -143,7 +151,7 @@ class World:
         if actions.min() < 0 or actions.max() >= self.num_actions:
             raise GenieError(f"latent action must be in [0, {self.num_actions}), got {actions.tolist()}")
         codes = actions
-        actions = torch.from_numpy(actions).to(self.device)
+        actions = torch.from_numpy(self._dynamics_codes(codes)).to(self.device)
         t0 = time.perf_counter()
         self.settle()
         before = _Step(self.frames, self.tokens, self.pixels, self.camera.copy(), self.travel.copy())
@@ -196,6 +204,14 @@ class World:
         return self.frame
 
     # --- internals ---------------------------------------------------------------------------
+    def _dynamics_codes(self, codes: np.ndarray) -> np.ndarray:
+        """codes (B,) int64 -> the codes the dynamics is given (B,) int64: where the camera moves a world's view up
+        and down, a code's vertical motion is the camera's to show, so the dynamics gets its stand-in, which does
+        the rest (otherwise it moves the picture again, its own way: a photo washed out under "jump")."""
+        if self.stand_ins is None:
+            return codes
+        return np.where(self.camera_axes[:, 1], self.stand_ins[codes], codes)
+
     def _move_camera(self, codes: np.ndarray, before: _Step) -> None:
         """Adds each world's code's camera motion (codes (B,) int64). Whole tokens of it move the world's token
         grid, pixels and KV cache (so the next frame is generated against the moved one, and the copy path keeps

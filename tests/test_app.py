@@ -626,14 +626,20 @@ def test_esc_after_drawing_plays_the_drawing(make_app):
     assert app.screen is app.play
     assert np.array_equal(app.world.resets[-1], app.sketch.canvas.pixels)
     assert np.array_equal(app.play.frame, app.sketch.canvas.pixels)
+    assert app.world.drawn == [False, True]  # the bundled prompt, then the drawing: the camera moves it both ways
     assert "playing your drawing" in toasts(app)
+    press(app, pygame.K_RIGHT)
+    settle(app)
+    press(app, pygame.K_RETURN)  # Enter restarts the drawing, still as a drawing
+    settle(app)
+    assert app.world.drawn[-1] and np.array_equal(app.world.resets[-1], app.sketch.canvas.pixels)
     press(app, pygame.K_RIGHT)
     settle(app)
     stepped = app.play.frame.copy()
     press(app, pygame.K_d)  # back to the sketch, nothing new drawn: Esc returns to that session
     press(app, pygame.K_ESCAPE)
     settle(app)
-    assert len(app.world.resets) == 2 and np.array_equal(app.play.frame, stepped)
+    assert len(app.world.resets) == 3 and np.array_equal(app.play.frame, stepped)
 
 
 def test_sketch_default_level_has_the_hero_and_p_places_another(make_app):

@@ -1,5 +1,6 @@
-"""Camera motion: block rolls, the pan, the world moving its token grid, pixels and KV cache with it (and undo
-putting them back), the table measured from recorded play, and play.json carrying it."""
+"""Camera motion: block rolls, mirrored rows, the pan, the world moving its token grid, pixels and KV cache with it
+(and undo putting them back), the dynamics' vertical stand-in codes, the table measured from recorded play, and
+play.json carrying it."""
 
 import json
 
@@ -8,7 +9,8 @@ import pytest
 import torch
 
 from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_tiny_data, write_two_game_data
-from genie_play.camera import clip_shifts, fit_code_motion, roll_blocks, scroll, shift_frames, split_motion
+from genie_play.camera import (clip_shifts, fit_code_motion, mirror_rows, roll_blocks, scroll, shift_frames, split_motion,
+                               vertical_stand_ins)
 from genie_play.errors import CheckpointError
 from genie_play.world import World, load_world
 
@@ -35,14 +37,31 @@ def test_roll_blocks_moves_whole_blocks_and_repeats_the_edge_block():
     assert roll_blocks(x, 1, 20, 1).tolist() == [[0] * 12]  # further than the row: all edge, nothing wraps
 
 
-def test_scroll_wraps_columns_around_and_repeats_the_edge_row():
+def test_scroll_wraps_columns_around_and_mirrors_the_rows_at_the_edge():
     x = torch.arange(16).view(4, 4)
     assert scroll(x, 1, 0, 1, (0, 1)).tolist() == [[3, 0, 1, 2], [7, 4, 5, 6], [11, 8, 9, 10], [15, 12, 13, 14]]
     assert scroll(x, -1, 0, 1, (0, 1)).tolist() == [[1, 2, 3, 0], [5, 6, 7, 4], [9, 10, 11, 8], [13, 14, 15, 12]]
     assert scroll(x, 0, 1, 1, (0, 1)).tolist() == [[0, 1, 2, 3], [0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    assert scroll(x, 0, 2, 1, (0, 1))[:, 0].tolist() == [4, 0, 0, 4]  # rows 1, 0 mirrored above rows 0, 1
+    assert scroll(x, 0, -1, 2, (0, 1))[:, 0].tolist() == [8, 12, 12, 8]  # one block of 2 rows up
     assert torch.equal(scroll(scroll(x, 3, 0, 1, (0, 1)), -3, 0, 1, (0, 1)), x)  # sideways nothing is lost
     cells = torch.arange(4 * 4 * 2).view(4, 4, 2)  # blocks of 2 columns, a trailing dim carried along
     assert torch.equal(scroll(cells, 1, 0, 2, (0, 1)), torch.cat([cells[:, 2:], cells[:, :2]], 1))
+
+
+def test_mirror_rows_reflects_at_either_edge_and_keeps_the_rest():
+    x = torch.arange(6) * 10
+    assert mirror_rows(x, 0, 3).tolist() == [20, 10, 0, 0, 10, 20]
+    assert mirror_rows(x, 0, -2).tolist() == [20, 30, 40, 50, 50, 40]
+    assert mirror_rows(x, 0, 9).tolist() == [30, 40, 50, 50, 40, 30]  # further than the row: reflected twice
+    frames = random_frames(1, seed=5)[0]  # (64, 64, 3)
+    assert torch.equal(mirror_rows(frames, 0, 5)[5:], frames[:59])
+
+
+def test_vertical_stand_ins_replace_codes_that_move_up_or_down_by_their_sideways_part():
+    table = [[-0.5, 0.0], [0.5, 0.0], [-0.2, -1.1], [0.0, -0.1], [0.0, 0.0], [0.45, 1.3], [0.0, 0.4], [-0.45, 0.6]]
+    assert vertical_stand_ins(table).tolist() == [0, 1, 4, 3, 4, 1, 6, 0]
+    assert vertical_stand_ins(STILL).tolist() == list(range(8))
 
 
 def test_shift_frames_moves_pixels_and_fills_the_uncovered_edge():
@@ -135,6 +154,23 @@ def test_holding_a_moving_code_scrolls_the_scene_its_way(prompt_array):
         last = world.step(0)
     dx, dy = scene_shift(first, last)
     assert dx < -6 and abs(dy) < 2  # 12 px left in all, of which whatever the dynamics regenerates
+
+
+def test_the_dynamics_gets_the_stand_in_only_where_the_camera_moves_the_view_up_and_down(prompt_array):
+    table = motion_for(5, 0.0, 1.5)  # code 5 moves the view 1.5 px down a step; its stand-in is code 0
+    world = make_world(table)
+    world.reset(prompt_array)
+    world.step(5)
+    assert world.pending[1].tolist() == [0] and world.travel.tolist() == [1.5]
+    world.step(2)
+    assert world.pending[1].tolist() == [2]
+    world.camera_axes[:] = [True, False]  # as a gate that keeps the view from moving up and down sets it
+    world.step(5)
+    assert world.pending[1].tolist() == [5] and world.travel.tolist() == [1.5]
+    sideways_only = make_world(motion_for(5, 0.0, 0.0))
+    sideways_only.reset(prompt_array)
+    sideways_only.step(5)
+    assert sideways_only.pending[1].tolist() == [5]
 
 
 def test_undo_after_the_grid_moved_restores_frame_tokens_and_cache(prompt_array):

@@ -149,6 +149,21 @@ def test_a_vertical_gate_decides_whether_the_camera_moves_up_and_down(prompt_arr
     assert np.array_equal(gated.frame, ungated.frame)
 
 
+def test_a_drawing_made_in_the_app_moves_on_both_axes_whatever_the_gate_says(prompt_array):
+    drawn, free = make_world(gate_saying(False, False), code_motion=RIGHT_UP), \
+        World(make_tokenizer(), make_dynamics(), make_lam(), maskgit_steps=2, code_motion=RIGHT_UP)
+    for world in (drawn, free):
+        world.reset(prompt_array, drawn=world is drawn)
+        for _ in range(3):
+            world.step(0)
+    assert drawn.camera_axes.tolist() == [[True, True]] and not drawn.view_held
+    assert np.array_equal(drawn.frame, free.frame)
+    drawn.reset()  # a restart plays the same drawing as a drawing
+    assert drawn.camera_axes.tolist() == [[True, True]]
+    drawn.reset(prompt_array)  # a new image from elsewhere goes by the gate
+    assert drawn.camera_axes.tolist() == [[False, False]] and drawn.view_held
+
+
 def test_the_camera_takes_a_view_up_or_down_only_so_far_and_undo_brings_it_back(prompt_array):
     held, stopped = (make_world(gate_saying(True, True), code_motion=RIGHT_UP) for _ in range(2))
     for world in (held, stopped):

@@ -34,7 +34,8 @@ class ScrollingWorld:
         self.seed = 0
         self.frames = None
 
-    def reset(self, image):
+    def reset(self, image, drawn=False):
+        self.drawn = drawn
         self.rng = np.random.default_rng(self.seed)
         self.frames = np.repeat(np.asarray(image)[None], self.num_actions, axis=0)
         return self.frames[0]
@@ -168,6 +169,22 @@ def test_cli_eval_prompts_writes_report_and_strips(tiny_weights, tmp_path):
     refused = runner.invoke(app, args)
     assert refused.exit_code == 2 and "already exists" in refused.output and out.read_bytes() == before
     assert runner.invoke(app, args + ["--overwrite"]).exit_code == 0
+    assert json.loads(out.read_text())["drawn"] is False
+    assert runner.invoke(app, args + ["--overwrite", "--drawings"]).exit_code == 0
+    assert json.loads(out.read_text())["drawn"] is True
+
+
+def test_drawings_are_held_as_drawings():
+    world = ScrollingWorld()
+    hold_each_code(world, texture(0), seeds=[0], drawn=True)
+    assert world.drawn is True
+    hold_each_code(world, texture(0), seeds=[0])
+    assert world.drawn is False
+
+
+def test_cli_eval_drawings_needs_prompts(tmp_path):
+    result = CliRunner().invoke(app, ["eval", "--data", str(tmp_path), "--drawings", "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "--drawings" in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("extra", [[], ["--data", "somewhere"]], ids=["neither", "both"])

@@ -71,6 +71,7 @@ class PlayScreen:
     def __init__(self, app, prompt):
         self.app = app
         self.prompt = prompt  # what Enter resets to: path | PIL.Image | (H, W, 3) uint8
+        self.prompt_drawn = False  # the prompt is a drawing made in the app: the camera moves it on both axes
         self.frame: np.ndarray | None = None  # (H, W, 3) uint8, None until the first reset lands
         self.no_frame_reason = "loading..."
         self.last_action: int | None = None  # the code, and the time, of the step that made the frame on screen
@@ -172,7 +173,7 @@ class PlayScreen:
         elif undone and self.shown_steps:
             self.shown_steps.pop()
         elif result.kind in ("reset", "ghost"):
-            self.prompt = result.image
+            self.prompt, self.prompt_drawn = result.image, result.drawn
             self.shown_steps.clear()
         self.last_action, self.last_latency_s = self.shown_steps[-1] if self.shown_steps else (None, None)
         if result.kind == "ghost" and self.ghost_pending:
@@ -188,12 +189,13 @@ class PlayScreen:
     # -- controls ------------------------------------------------------------------------------
     def reset(self) -> None:
         self.stop_ghost()
-        self.app.worker.request_reset(self.prompt)
+        self.app.worker.request_reset(self.prompt, self.prompt_drawn)
 
-    def start_from(self, image) -> None:
-        """Play from a new prompt (a sketch array or a path); becomes the reset target on success."""
+    def start_from(self, image, drawn: bool = False) -> None:
+        """Play from a new prompt (a sketch array or a path; drawn: a drawing made in the app); becomes the reset
+        target on success."""
         self.stop_ghost()
-        self.app.worker.request_reset(image)
+        self.app.worker.request_reset(image, drawn)
 
     def open_image(self, path: str) -> None:
         self.app.toasts.show(f"opening {Path(path).name}")
@@ -214,12 +216,13 @@ class PlayScreen:
         """Replay the codes the LAM reads from `clip` (a path or a loaded Clip). The world restarts
         from `prompt`, else the current prompt once one has loaded, else the clip's first frame."""
         self.stop_ghost()
+        drawn = False
         if prompt is None and self.frame is not None:
-            prompt = self.prompt
+            prompt, drawn = self.prompt, self.prompt_drawn
         name = Path(str(getattr(clip, "name", clip))).name
         self.app.toasts.show(f"ghost: reading the actions of {name}...", ORANGE)
         self.ghost_pending = True
-        self.app.worker.request_ghost(clip, prompt)
+        self.app.worker.request_ghost(clip, prompt, drawn)
 
     def stop_ghost(self, message: str | None = None) -> None:
         if self.ghost is None and not self.ghost_pending:

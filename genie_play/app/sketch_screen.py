@@ -254,7 +254,7 @@ class SketchScreen:
     def play(self) -> None:
         self.help_visible = False
         self.played = self.canvas.pixels.copy()
-        self.app.play.start_from(self.canvas.pixels.copy())  # (size, size, 3) uint8
+        self.app.play.start_from(self.canvas.pixels.copy(), drawn=True)  # (size, size, 3) uint8
         self.app.show("play")
 
     def leave(self) -> None:

@@ -21,6 +21,7 @@ class Command:
     kind: str                 # "step" | "undo" | "reset" | "ghost" | "settings"
     action: int | None = None
     image: object = None      # for reset and ghost: path | PIL.Image | (H, W, 3) array (ghost: None = clip's first frame)
+    drawn: bool = False       # for reset and ghost: the image is a drawing made in the app (World.reset)
     clip: object = None       # for ghost: a clip path or a loaded genie_play.data.clips.Clip
     temperature: float | None = None
     maskgit_steps: int | None = None
@@ -36,6 +37,7 @@ class Result:
     can_undo: bool = False
     error: str | None = None         # one line for the user when the command failed
     image: object = None             # the reset image, so the UI can adopt it as the prompt
+    drawn: bool = False              # whether that image is a drawing made in the app
     ghost: object = None             # for ghost: (clip, codes (T-1,) int64) read by the LAM
 
 
@@ -64,18 +66,18 @@ class WorldWorker:
         with self._condition:
             self._post(Command("undo"))
 
-    def request_reset(self, image) -> None:
+    def request_reset(self, image, drawn: bool = False) -> None:
         """Queued steps are dropped: they were meant for the frame being thrown away."""
         with self._condition:
             self._drop_steps()
-            self._post(Command("reset", image=image))
+            self._post(Command("reset", image=image, drawn=drawn))
 
-    def request_ghost(self, clip, image=None) -> None:
+    def request_ghost(self, clip, image=None, drawn: bool = False) -> None:
         """Load `clip`, read its latent codes with the LAM, reset to `image` (None: the clip's first
         frame). Like a reset, queued steps are dropped."""
         with self._condition:
             self._drop_steps()
-            self._post(Command("ghost", image=image, clip=clip))
+            self._post(Command("ghost", image=image, clip=clip, drawn=drawn and image is not None))
 
     def request_settings(self, temperature: float | None = None, maskgit_steps: int | None = None) -> None:
         with self._condition:
@@ -164,7 +166,7 @@ class WorldWorker:
         return Result(command.kind, frame=None if frame is None else np.array(frame, dtype=np.uint8),
                       action=command.action, latency_s=time.perf_counter() - start,
                       step_count=self.world.step_count, can_undo=self.world.can_undo,
-                      image=command.image, ghost=ghost)
+                      image=command.image, drawn=command.drawn, ghost=ghost)
 
     def _ghost(self, command: Command):
         """-> (first frame, (clip, codes), the prompt used)."""
@@ -174,7 +176,7 @@ class WorldWorker:
         clip = load_clip(command.clip, size=self.world.image_size)
         codes = infer_codes(self.world, clip.frames)
         image = clip.frames[0] if command.image is None else command.image
-        return self.world.reset(image), (clip, codes), image
+        return self.world.reset(image, drawn=command.drawn), (clip, codes), image
 
     def _apply(self, command: Command):
         world = self.world
@@ -183,7 +185,7 @@ class WorldWorker:
         if command.kind == "undo":
             return world.undo()
         if command.kind == "reset":
-            return world.reset(command.image)
+            return world.reset(command.image, drawn=command.drawn)
         if command.temperature is not None:
             world.temperature = command.temperature
         if command.maskgit_steps is not None:
