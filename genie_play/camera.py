@@ -9,9 +9,10 @@ genie_play.labels.scene_shift: + = the scene moves right / down), kept in the we
 `code_motion`. The world adds it up; each whole token of it moves the token grid, the pixels and the KV
 cache by one token, and the rest, under half a token, pans the frame on screen. Sideways the world's picture
 wraps around a token at a time: what scrolls out on one side comes back on the other, so however long a key
-is held the view shows the user's own picture rather than an edge drawn again and again. Up and down the
-uncovered rows mirror the rows at the edge (sky above, ground below, as in a reflection; repeating the edge
-token row drew it again as stripes); the pan's few uncovered pixels repeat the frame's edge column or row.
+is held the view shows the user's own picture rather than an edge drawn again and again. A code the labels
+call still (under MOTION_LABEL_PX a step on both axes) moves no camera. Up and down the uncovered rows mirror
+the rows at the edge (sky above, ground below, as in a reflection; repeating the edge token row drew it again
+as stripes); the pan's few uncovered pixels repeat the frame's edge column or row.
 Where the camera moves a view up and down, a code's vertical motion is the camera's to show: the dynamics is
 given the code that does the rest (vertical_stand_ins), so it does not move the picture a second time.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genie_play.labels import labels_from_motion, step_shifts
+from genie_play.labels import MOTION_LABEL_PX, labels_from_motion, step_shifts
 
 MOTION_CLIPS = 2048  # clips of 16 frames: 30,720 transitions, about a minute on 2 cores
 CARRIED_DY = 0.5  # px a step: a code that moves the view at least this far up or down has a vertical stand-in
@@ -73,10 +74,19 @@ def roll_blocks(x: torch.Tensor, dim: int, shift: int, block: int) -> torch.Tens
     return x.index_select(dim, source)
 
 
+def camera_motion(code_motion: np.ndarray) -> np.ndarray:
+    """code_motion (A, 2) px a step -> what the camera moves the view for each code (A, 2): the same, except none
+    for a code under MOTION_LABEL_PX on both axes, one the labels call still: its mean drift in the games (a
+    tenth of a pixel a step) would creep a picture held still out of place."""
+    motion = np.asarray(code_motion, dtype=np.float64)
+    return np.where((np.abs(motion) < MOTION_LABEL_PX).all(1, keepdims=True), 0.0, motion)
+
+
 def vertical_stand_ins(code_motion: np.ndarray) -> np.ndarray:
     """code_motion (A, 2) px a step -> (A,) int64: the code the dynamics is given for each code while the camera
     moves the view up and down. A code moving at least CARRIED_DY px a step vertically is replaced by the code
-    whose motion is nearest to its sideways part alone; the others stand for themselves."""
+    whose motion is nearest to its sideways part alone (for a code with none, the stillest code in the games);
+    the others stand for themselves."""
     motion = np.asarray(code_motion, dtype=np.float64)
     sideways = motion * [1.0, 0.0]  # (A, 2)
     nearest = ((motion[None] - sideways[:, None]) ** 2).sum(-1).argmin(1)  # (A,)

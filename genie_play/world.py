@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genie_play.camera import scroll, shift_frames, split_motion, vertical_stand_ins
+from genie_play.camera import camera_motion, scroll, shift_frames, split_motion, vertical_stand_ins
 from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
@@ -222,7 +222,7 @@ class World:
             return
         group, grid = self.dynamics.config.group, self.tokenizer.config.grid
         cell = self.tokenizer.config.patch * group  # pixels of one dynamics position: the smallest whole move
-        motion = self.code_motion[codes] * self.camera_axes  # (B, 2)
+        motion = camera_motion(self.code_motion)[codes] * self.camera_axes  # (B, 2)
         travel = self.travel + motion[:, 1]
         self.travel = np.clip(travel, -VERTICAL_TRAVEL, VERTICAL_TRAVEL)
         motion[:, 1] -= travel - self.travel  # exactly 0 within the travel, so the pan sums as it would without it

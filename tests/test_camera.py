@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_tiny_data, write_two_game_data
-from genie_play.camera import (clip_shifts, fit_code_motion, mirror_rows, roll_blocks, scroll, shift_frames, split_motion,
+from genie_play.camera import (camera_motion, clip_shifts, fit_code_motion, mirror_rows, roll_blocks, scroll, shift_frames, split_motion,
                                vertical_stand_ins)
 from genie_play.errors import CheckpointError
 from genie_play.world import World, load_world
@@ -56,6 +56,16 @@ def test_mirror_rows_reflects_at_either_edge_and_keeps_the_rest():
     assert mirror_rows(x, 0, 9).tolist() == [30, 40, 50, 50, 40, 30]  # further than the row: reflected twice
     frames = random_frames(1, seed=5)[0]  # (64, 64, 3)
     assert torch.equal(mirror_rows(frames, 0, 5)[5:], frames[:59])
+
+
+def test_codes_the_labels_call_still_move_no_camera(prompt_array):
+    table = [[-0.48, -0.04], [0.1, -1.2], [-0.01, -0.11], [0.0, 0.149], [0.16, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+    assert camera_motion(table)[:5].tolist() == [[-0.48, -0.04], [0.1, -1.2], [0.0, 0.0], [0.0, 0.0], [0.16, 0.0]]
+    world = make_world(motion_for(4, -0.1, 0.14))
+    world.reset(prompt_array)
+    for _ in range(3):
+        world.step(4)
+    assert world.camera.tolist() == [[0.0, 0.0]] and world.travel.tolist() == [0.0]
 
 
 def test_vertical_stand_ins_replace_codes_that_move_up_or_down_by_their_sideways_part():
