@@ -4,10 +4,11 @@ The world owns the KV cache of the last `window` frames, so memory stays flat ho
 Several worlds step together when the world is built with batch > 1. On CUDA it runs under bf16 autocast,
 and once the cache is full (every shape then stays the same) each step replays CUDA graphs.
 With a camera table (`code_motion` in the weights' play.json) each code also moves the view: whole tokens
-of its motion move the token grid, pixels and KV cache, the rest pans the frame shown (genie_play/camera.py).
+of its motion move the token grid, pixels and KV cache, the rest pans the frame shown; the codes the labels
+call still move none (genie_play/camera.py).
 With a camera gate (gate.safetensors beside the checkpoints) the camera moves only views that the gate, looking
-at the prompt, judges to scroll sideways, and up and down only where it says so (genie_play/models/gate.py);
-where the camera moves a view up and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py).
+at the prompt, judges to scroll sideways, and up and down only where it says so (genie_play/models/gate.py),
+except a drawing made in the app (reset's `drawn`), which it moves both ways; where the camera moves a view up and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py).
 """
 
 import hashlib
