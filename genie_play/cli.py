@@ -218,7 +218,8 @@ def eval_cmd(
     cuda_graphs: bool = typer.Option(True, help="replay CUDA graphs once the KV cache is full (CUDA only)"),
     seed: int = typer.Option(0, min=0, max=MAX_SEED, help="seed of the clips drawn and of sampling"),
     drawings: bool = typer.Option(False, help="--prompts: play every image as a drawing made in the app, as the sketch "
-                                              "screen does (the camera moves it on both axes whatever its gate says)"),
+                                              "screen does (the camera moves it on both axes whatever its gate says); "
+                                              "without it only the PNGs the sketch screen saved"),
 ):
     """Held-out metrics: tokenizer PSNR/SSIM, rollout PSNR with the LAM's codes, copy-frame-0 floor, ΔtPSNR
     (LAM codes against random codes), action NMI, code usage. Definitions: docs/metrics.md.

@@ -55,6 +55,22 @@ _FLOAT_SLACK = 0.5 / 255.0  # values within half a level of [0, 1] round into 0.
 _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
+DRAWING_TEXT = {"genie_play": "drawing"}  # the PNG text entry the sketch screen saves a drawing with
+
+
+def is_saved_drawing(src) -> bool:
+    """Whether `src` is a path to a PNG the sketch screen saved (it carries DRAWING_TEXT); False for anything
+    else, including a file that cannot be read (load_image reports that)."""
+    if not isinstance(src, (str, os.PathLike)):
+        return False
+    key, value = next(iter(DRAWING_TEXT.items()))
+    try:
+        with Image.open(src) as im:
+            return im.format == "PNG" and getattr(im, "text", {}).get(key) == value
+    except Exception:  # noqa: BLE001 - any unreadable file is simply not a saved drawing
+        return False
+
+
 def load_image(src, size: int = 64, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Return `src` as a (size, size, 3) uint8 RGB array; raise ImageError for bad input.
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from genie_play.atomic import atomic_path, refuse_to_replace
 from genie_play.errors import GenieError
@@ -41,11 +42,14 @@ def save_new_gif(frames: list[np.ndarray], path: str | os.PathLike, frame_ms: in
     return path
 
 
-def save_png(frame: np.ndarray, path: str | os.PathLike, scale: int = 1) -> Path:
-    """(H, W, 3) uint8 -> PNG, atomically."""
+def save_png(frame: np.ndarray, path: str | os.PathLike, scale: int = 1, text: dict[str, str] | None = None) -> Path:
+    """(H, W, 3) uint8 -> PNG, atomically; `text`: PNG text entries to store with it."""
     path = Path(path)
+    info = PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
     with atomic_path(path) as tmp:
-        Image.fromarray(upscale(np.asarray(frame, dtype=np.uint8), scale)).save(tmp, format="PNG")
+        Image.fromarray(upscale(np.asarray(frame, dtype=np.uint8), scale)).save(tmp, format="PNG", pnginfo=info)
     return path
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from genie_play.atomic import refuse_to_replace, write_text_atomic
 from genie_play.errors import GenieError
-from genie_play.images import load_image
+from genie_play.images import is_saved_drawing, load_image
 from genie_play.labels import frame_change, scene_shift
 from genie_play.media import save_png
 from genie_play.metrics import shifted_psnr
@@ -51,7 +51,7 @@ class PromptEvalSettings:
     keep_still_pixels: bool | None = None
     bf16: bool | None = None          # None: on CUDA only
     cuda_graphs: bool = True          # CUDA only
-    drawn: bool = False               # play every image as a drawing made in the app (World.reset's `drawn`)
+    drawn: bool = False               # play every image as a drawing made in the app (else only those it saved)
 
 
 @dataclass
@@ -236,8 +236,9 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
     seeds = [settings.seed + i for i in range(SEEDS)]
     rows, strips = [], {}
     for done, (prompt, image) in enumerate(zip(prompts, images), 1):
-        frames = hold_each_code(world, image, seeds, drawn=settings.drawn)
-        rows.append({"name": prompt.name, "kind": prompt.kind, **score_prompt(frames, image)})
+        drawn = bool(settings.drawn) or is_saved_drawing(prompt.path)
+        frames = hold_each_code(world, image, seeds, drawn=drawn)
+        rows.append({"name": prompt.name, "kind": prompt.kind, "drawn": drawn, **score_prompt(frames, image)})
         strips[prompt.name] = strip(frames[0])
         if progress:
             progress(done, len(prompts))
@@ -250,7 +251,8 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
         "code_labels": list(world.code_labels) if world.code_labels else None,
         "temperature": world.temperature, "maskgit_steps": world.maskgit_steps,
         "keep_still_pixels": world.keep_still_pixels,
-        "bf16": world.bf16, "cuda_graphs": world.cuda_graphs, "device": str(world.device), "drawn": settings.drawn,
+        "bf16": world.bf16, "cuda_graphs": world.cuda_graphs, "device": str(world.device),
+        "drawn": bool(settings.drawn),
     }
     return report, strips
 

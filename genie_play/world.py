@@ -107,14 +107,17 @@ class World:
         return self.code_motion is not None and not self.camera_axes[0].any()
 
     @torch.inference_mode()
-    def reset(self, image=None, drawn: bool = False) -> np.ndarray:
+    def reset(self, image=None, drawn: bool | None = None) -> np.ndarray:
         """Starts from a prompt: a path, PIL image or array of any size/mode (or a list, one per world).
         None restarts from the last prompt. Returns the first frame (H, W, 3) uint8 of world 0.
         drawn: the image is a drawing made in the app, a picture by construction, so the camera moves it on both
-        axes whatever the camera gate says (the gate tells pictures from game frames for images from elsewhere).
-        A restart keeps the last prompt's."""
+        axes whatever the camera gate says (the gate tells pictures from game frames for images from elsewhere);
+        None: only a PNG the sketch screen saved is (images.is_saved_drawing). A restart keeps the last prompt's."""
         if image is not None:
-            self.prompt, self.prompt_drawn = self._prompt_frames(image), drawn
+            from genie_play.images import is_saved_drawing
+
+            self.prompt = self._prompt_frames(image)
+            self.prompt_drawn = is_saved_drawing(image) if drawn is None else drawn
         if self.prompt is None:
             raise GenieError("reset() needs a prompt image the first time")
         self.generator.manual_seed(self.seed)

@@ -36,7 +36,7 @@ class FakeWorld:
         self.history: list[np.ndarray] = []
         self.actions: list[int] = []    # every code stepped, in order (undo does not remove it)
         self.resets: list[np.ndarray] = []  # every prompt frame reset to
-        self.drawn: list[bool] = []  # reset's `drawn` for each of them
+        self.drawn: list[bool | None] = []  # reset's `drawn` for each of them
 
     @property
     def frame(self) -> np.ndarray:
@@ -50,7 +50,7 @@ class FakeWorld:
     def can_undo(self) -> bool:
         return len(self.history) > 1
 
-    def reset(self, image, drawn: bool = False) -> np.ndarray:
+    def reset(self, image, drawn: bool | None = None) -> np.ndarray:
         first = self._load(image)
         self.drawn.append(drawn)
         self.history = [first]

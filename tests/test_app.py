@@ -16,6 +16,7 @@ from fake_world import FakeWorld, texture  # noqa: E402
 from genie_play.app.app import App  # noqa: E402
 from genie_play.app.keymap import RESERVED_KEYS  # noqa: E402
 from genie_play.app.paths import keymap_path  # noqa: E402
+from genie_play.images import is_saved_drawing  # noqa: E402
 from genie_play.app.play import REPEAT_DELAY_S, STEPS_PER_SECOND  # noqa: E402
 from genie_play.errors import GenieError  # noqa: E402
 from genie_play.levels import HERO_SPAWN, PALETTE, hero_size, hero_sprite  # noqa: E402
@@ -549,6 +550,7 @@ def test_sketch_save_never_overwrites_other_files(make_app, tmp_path):
     with Image.open(saved) as image:
         assert np.array_equal(np.asarray(image.convert("RGB")), app.sketch.canvas.pixels)
     assert sorted(p.name for p in tmp_path.glob("mine*")) == ["mine-0001.png", "mine.png"]
+    assert is_saved_drawing(saved) and not is_saved_drawing(existing)  # opened again, it plays as a drawing
 
 
 def test_sketch_default_folder_is_numbered(make_app, tmp_path):
@@ -626,7 +628,7 @@ def test_esc_after_drawing_plays_the_drawing(make_app):
     assert app.screen is app.play
     assert np.array_equal(app.world.resets[-1], app.sketch.canvas.pixels)
     assert np.array_equal(app.play.frame, app.sketch.canvas.pixels)
-    assert app.world.drawn == [False, True]  # the bundled prompt, then the drawing: the camera moves it both ways
+    assert app.world.drawn == [None, True]  # the bundled prompt, then the drawing: the camera moves it both ways
     assert "playing your drawing" in toasts(app)
     press(app, pygame.K_RIGHT)
     settle(app)

@@ -15,7 +15,8 @@ from genie_play.checkpoint import describe, load_model, save_checkpoint
 from genie_play.cli import app
 from genie_play.data.pictures import PHOTO_SIDE, load_photos, random_crop, random_pictures, random_sketch, random_texture
 from genie_play.errors import DataError
-from genie_play.images import load_image
+from genie_play.images import DRAWING_TEXT, load_image
+from genie_play.media import save_png
 from genie_play.models import CameraGate, CameraGateConfig
 from genie_play.world import World, load_world
 
@@ -162,6 +163,19 @@ def test_a_drawing_made_in_the_app_moves_on_both_axes_whatever_the_gate_says(pro
     assert drawn.camera_axes.tolist() == [[True, True]]
     drawn.reset(prompt_array)  # a new image from elsewhere goes by the gate
     assert drawn.camera_axes.tolist() == [[False, False]] and drawn.view_held
+
+
+def test_a_png_the_sketch_screen_saved_plays_as_a_drawing(tmp_path, prompt_array):
+    saved, other = tmp_path / "level.png", tmp_path / "photo.png"
+    save_png(prompt_array, saved, text=DRAWING_TEXT)
+    save_png(prompt_array, other)
+    world = make_world(gate_saying(False, False), code_motion=RIGHT_UP)
+    world.reset(saved)
+    assert world.prompt_drawn and world.camera_axes.tolist() == [[True, True]]
+    world.reset(other)
+    assert not world.prompt_drawn and world.camera_axes.tolist() == [[False, False]]
+    world.reset(saved, drawn=False)  # the caller's word wins
+    assert world.camera_axes.tolist() == [[False, False]]
 
 
 def test_the_camera_takes_a_view_up_or_down_only_so_far_and_undo_brings_it_back(prompt_array):

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from genie_play.errors import GenieError, ImageError
-from genie_play.images import BACKGROUND, MAX_PIXELS, load_image
+from genie_play.images import BACKGROUND, DRAWING_TEXT, MAX_PIXELS, is_saved_drawing, load_image
+from genie_play.media import save_png
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 WHITE = np.array(BACKGROUND, np.uint8)
@@ -63,6 +64,19 @@ def png_with_declared_size(width: int, height: int) -> bytes:
 
 
 # ----------------------------------------------------------------------------- geometry
+
+
+def test_only_a_png_saved_with_the_drawing_entry_is_a_saved_drawing(tmp_path):
+    frame = np.zeros((64, 64, 3), np.uint8)
+    drawing, plain, jpeg = tmp_path / "d.png", tmp_path / "p.png", tmp_path / "j.jpg"
+    save_png(frame, drawing, text=DRAWING_TEXT)
+    save_png(frame, plain, text={"genie_play": "something else"})
+    Image.fromarray(frame).save(jpeg)
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    assert is_saved_drawing(drawing) and is_saved_drawing(str(drawing))
+    assert np.array_equal(load_image(drawing), frame)  # the entry changes nothing in the pixels
+    for other in (plain, jpeg, tmp_path / "bad.png", tmp_path / "missing.png", frame, None):
+        assert not is_saved_drawing(other)
 
 
 def test_same_size_rgb_png_is_exact(tmp_path):

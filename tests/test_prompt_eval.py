@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 from fake_world import SCENE_SHIFTS, texture
 from genie_play.cli import app
 from genie_play.errors import GenieError
+from genie_play.images import DRAWING_TEXT
 from genie_play.levels import random_level, starter_level
+from genie_play.media import save_png
 from genie_play.prompt_eval import (STEPS, PromptEvalSettings, check_prompt_report_paths, evaluate_prompts,
                                     find_prompts, hold_each_code, open_prompt_world, prompt_kind, score_prompt,
                                     strips_folder, summarize, write_prompt_report)
@@ -172,6 +174,16 @@ def test_cli_eval_prompts_writes_report_and_strips(tiny_weights, tmp_path):
     assert json.loads(out.read_text())["drawn"] is False
     assert runner.invoke(app, args + ["--overwrite", "--drawings"]).exit_code == 0
     assert json.loads(out.read_text())["drawn"] is True
+    assert all(row["drawn"] for row in json.loads(out.read_text())["per_prompt"])
+
+
+def test_eval_prompts_plays_a_png_the_sketch_screen_saved_as_a_drawing(tiny_weights, tmp_path):
+    prompts = write_prompts(tmp_path / "prompts")
+    save_png(starter_level(), prompts / "sketches" / "saved.png", text=DRAWING_TEXT)
+    report, _ = evaluate_prompts(tiny_weights, find_prompts(prompts), device="cpu")
+    assert {row["name"]: row["drawn"] for row in report["per_prompt"]} == {
+        "photos/texture": False, "sketches/level-1": False, "sketches/saved": True, "sketches/starter": False}
+    assert report["drawn"] is False
 
 
 def test_drawings_are_held_as_drawings():

@@ -71,7 +71,7 @@ class PlayScreen:
     def __init__(self, app, prompt):
         self.app = app
         self.prompt = prompt  # what Enter resets to: path | PIL.Image | (H, W, 3) uint8
-        self.prompt_drawn = False  # the prompt is a drawing made in the app: the camera moves it on both axes
+        self.prompt_drawn = None  # True: the prompt is a drawing made in the app (World.reset's `drawn`)
         self.frame: np.ndarray | None = None  # (H, W, 3) uint8, None until the first reset lands
         self.no_frame_reason = "loading..."
         self.last_action: int | None = None  # the code, and the time, of the step that made the frame on screen
@@ -191,7 +191,7 @@ class PlayScreen:
         self.stop_ghost()
         self.app.worker.request_reset(self.prompt, self.prompt_drawn)
 
-    def start_from(self, image, drawn: bool = False) -> None:
+    def start_from(self, image, drawn: bool | None = None) -> None:
         """Play from a new prompt (a sketch array or a path; drawn: a drawing made in the app); becomes the reset
         target on success."""
         self.stop_ghost()
@@ -216,7 +216,7 @@ class PlayScreen:
         """Replay the codes the LAM reads from `clip` (a path or a loaded Clip). The world restarts
         from `prompt`, else the current prompt once one has loaded, else the clip's first frame."""
         self.stop_ghost()
-        drawn = False
+        drawn = None
         if prompt is None and self.frame is not None:
             prompt, drawn = self.prompt, self.prompt_drawn
         name = Path(str(getattr(clip, "name", clip))).name

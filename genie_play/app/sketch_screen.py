@@ -12,6 +12,7 @@ import pygame
 
 from genie_play.canvas import SketchCanvas
 from genie_play.errors import GenieError
+from genie_play.images import DRAWING_TEXT
 from genie_play.levels import PALETTE, Color, hsv_color
 
 from .keymap import key_name_of
@@ -243,7 +244,7 @@ class SketchScreen:
         if self.saved_path is None:
             self.saved_path = free_path(self.out) if self.out else numbered_path(self.sketch_dir, "sketch", ".png")
         try:
-            save_png(self.canvas.pixels, self.saved_path)
+            save_png(self.canvas.pixels, self.saved_path, text=DRAWING_TEXT)  # plays as a drawing when opened again
         except OSError as error:
             self.app.toasts.show(f"sketch not saved: {error.strerror or error} ({self.saved_path})", RED)
             self.saved_path = None

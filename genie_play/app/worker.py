@@ -21,7 +21,7 @@ class Command:
     kind: str                 # "step" | "undo" | "reset" | "ghost" | "settings"
     action: int | None = None
     image: object = None      # for reset and ghost: path | PIL.Image | (H, W, 3) array (ghost: None = clip's first frame)
-    drawn: bool = False       # for reset and ghost: the image is a drawing made in the app (World.reset)
+    drawn: bool | None = None  # for reset and ghost: the image is a drawing made in the app (World.reset)
     clip: object = None       # for ghost: a clip path or a loaded genie_play.data.clips.Clip
     temperature: float | None = None
     maskgit_steps: int | None = None
@@ -37,7 +37,7 @@ class Result:
     can_undo: bool = False
     error: str | None = None         # one line for the user when the command failed
     image: object = None             # the reset image, so the UI can adopt it as the prompt
-    drawn: bool = False              # whether that image is a drawing made in the app
+    drawn: bool | None = None        # whether that image is a drawing made in the app (None: as World.reset)
     ghost: object = None             # for ghost: (clip, codes (T-1,) int64) read by the LAM
 
 
@@ -66,18 +66,18 @@ class WorldWorker:
         with self._condition:
             self._post(Command("undo"))
 
-    def request_reset(self, image, drawn: bool = False) -> None:
+    def request_reset(self, image, drawn: bool | None = None) -> None:
         """Queued steps are dropped: they were meant for the frame being thrown away."""
         with self._condition:
             self._drop_steps()
             self._post(Command("reset", image=image, drawn=drawn))
 
-    def request_ghost(self, clip, image=None, drawn: bool = False) -> None:
+    def request_ghost(self, clip, image=None, drawn: bool | None = None) -> None:
         """Load `clip`, read its latent codes with the LAM, reset to `image` (None: the clip's first
         frame). Like a reset, queued steps are dropped."""
         with self._condition:
             self._drop_steps()
-            self._post(Command("ghost", image=image, clip=clip, drawn=drawn and image is not None))
+            self._post(Command("ghost", image=image, clip=clip, drawn=drawn if image is not None else None))
 
     def request_settings(self, temperature: float | None = None, maskgit_steps: int | None = None) -> None:
         with self._condition:
