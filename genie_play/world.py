@@ -8,7 +8,8 @@ of its motion move the token grid, pixels and KV cache, the rest pans the frame 
 call still move none (genie_play/camera.py).
 With a camera gate (gate.safetensors beside the checkpoints) the camera moves only views that the gate, looking
 at the prompt, judges to scroll sideways, and up and down only where it says so (genie_play/models/gate.py),
-except a drawing made in the app (reset's `drawn`), which it moves both ways; where the camera moves a view up and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py).
+except a drawing made in the app (reset's `drawn`), which it moves both ways. Where the camera moves a view up
+and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py).
 """
 
 import hashlib
@@ -70,7 +71,6 @@ class World:
         # rather than the tokenizer's reconstruction: the player's picture stays sharp where nothing moves.
         self.keep_still_pixels = keep_still_pixels
         self.code_motion = checked_code_motion(code_motion, dynamics.config.num_actions)  # (A, 2) px a step, or None
-        self.stand_ins = None if self.code_motion is None else vertical_stand_ins(self.code_motion)  # (A,) int64
         self.camera = np.zeros((batch, 2))  # (B, 2) px: how far the frame on screen is panned from the world's own
         self.travel = np.zeros(batch)  # (B,) px the camera has moved each view up (-) or down (+), |.| <= VERTICAL_TRAVEL
         self.camera_gate = camera_gate.eval() if camera_gate is not None else None
@@ -212,9 +212,9 @@ class World:
         """codes (B,) int64 -> the codes the dynamics is given (B,) int64: where the camera moves a world's view up
         and down, a code's vertical motion is the camera's to show, so the dynamics gets its stand-in, which does
         the rest (otherwise it moves the picture again, its own way: a photo washed out under "jump")."""
-        if self.stand_ins is None:
+        if self.code_motion is None:
             return codes
-        return np.where(self.camera_axes[:, 1], self.stand_ins[codes], codes)
+        return np.where(self.camera_axes[:, 1], vertical_stand_ins(self.code_motion)[codes], codes)
 
     def _move_camera(self, codes: np.ndarray, before: _Step) -> None:
         """Adds each world's code's camera motion (codes (B,) int64). Whole tokens of it move the world's token
