@@ -66,7 +66,7 @@ def is_saved_drawing(src) -> bool:
     key, value = next(iter(DRAWING_TEXT.items()))
     try:
         with Image.open(src) as im:
-            return im.format == "PNG" and getattr(im, "text", {}).get(key) == value
+            return im.format == "PNG" and im.info.get(key) == value  # text before the pixels: nothing decoded
     except Exception:  # noqa: BLE001 - any unreadable file is simply not a saved drawing
         return False
 
