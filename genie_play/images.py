@@ -63,10 +63,9 @@ def is_saved_drawing(src) -> bool:
     else, including a file that cannot be read (load_image reports that)."""
     if not isinstance(src, (str, os.PathLike)):
         return False
-    key, value = next(iter(DRAWING_TEXT.items()))
     try:
-        with Image.open(src) as im:
-            return im.format == "PNG" and im.info.get(key) == value  # text before the pixels: nothing decoded
+        with Image.open(src) as im:  # the text comes before the pixels: nothing is decoded
+            return im.format == "PNG" and all(im.info.get(key) == value for key, value in DRAWING_TEXT.items())
     except Exception:  # noqa: BLE001 - any unreadable file is simply not a saved drawing
         return False
 

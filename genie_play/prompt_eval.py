@@ -236,7 +236,7 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
     seeds = [settings.seed + i for i in range(SEEDS)]
     rows, strips = [], {}
     for done, (prompt, image) in enumerate(zip(prompts, images), 1):
-        drawn = bool(settings.drawn) or is_saved_drawing(prompt.path)
+        drawn = settings.drawn or is_saved_drawing(prompt.path)
         frames = hold_each_code(world, image, seeds, drawn=drawn)
         rows.append({"name": prompt.name, "kind": prompt.kind, "drawn": drawn, **score_prompt(frames, image)})
         strips[prompt.name] = strip(frames[0])
@@ -252,7 +252,7 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
         "temperature": world.temperature, "maskgit_steps": world.maskgit_steps,
         "keep_still_pixels": world.keep_still_pixels,
         "bf16": world.bf16, "cuda_graphs": world.cuda_graphs, "device": str(world.device),
-        "drawn": bool(settings.drawn),
+        "drawn": settings.drawn,
     }
     return report, strips
 
