@@ -116,12 +116,12 @@ def write_tiny_data(root, splits=("train", "test"), envs: int = 2, steps: int = 
     return root
 
 
-def write_two_game_data(root):
-    """write_tiny_data's CoinRun shards plus a ninja shard of other frames in the train split.
-    -> (root, the ninja frames (E, S, 64, 64, 3))."""
+def write_two_game_data(root, ninja_variant: str = "default"):
+    """write_tiny_data's CoinRun shards plus a ninja shard of other frames in the train split, recorded in
+    `ninja_variant`. -> (root, the ninja frames (E, S, 64, 64, 3))."""
     from genie_play.data.shards import read_shard, write_shard
 
     write_tiny_data(root)
     arrays, meta = read_shard(next((write_tiny_data(root.parent / "other", seed=5) / "train").glob("*.npz")))
-    write_shard(root / "train" / "ninja-0-1-explore-train-00000.npz", arrays, dict(meta, game="ninja"))
+    write_shard(root / "train" / "ninja-0-1-explore-train-00000.npz", arrays, dict(meta, game="ninja", variant=ninja_variant))
     return root, arrays["frames"]

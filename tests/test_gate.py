@@ -13,11 +13,13 @@ from typer.testing import CliRunner
 from conftest import make_dynamics, make_lam, make_tokenizer, random_frames, write_two_game_data
 from genie_play.checkpoint import describe, load_model, save_checkpoint
 from genie_play.cli import app
+from genie_play.data.datasets import Recording
 from genie_play.data.pictures import PHOTO_SIDE, load_photos, random_crop, random_pictures, random_sketch, random_texture
 from genie_play.errors import DataError
 from genie_play.images import DRAWING_TEXT, load_image
 from genie_play.media import save_png
 from genie_play.models import CameraGate, CameraGateConfig
+from genie_play.train.stages import NO_LABEL, PICTURE_SHARE, gate_loss, gate_run
 from genie_play.world import World, load_world
 
 RIGHT = [[-4.0, 0.0]] * 8  # every code scrolls the scene 4 px left a step: a whole token in two steps
@@ -234,6 +236,33 @@ def test_train_gate_crops_the_photos_of_a_folder_and_records_them(tmp_path):
     missing = train_gate(data, tmp_path / "run2", "--still-games", "ninja", "--photos", str(tmp_path / "nope"))
     assert missing.exit_code != 0 and "nope: not a folder of photos" in missing.output
     assert len(missing.output.strip().splitlines()) == 1
+
+
+def test_gate_loss_counts_no_frame_without_a_label():
+    labels = torch.tensor([[1.0, 1.0], [0.0, NO_LABEL], [1.0, 0.0]])  # (B, 2)
+    logits = torch.tensor([[2.0, 3.0], [-1.0, 0.5], [-0.5, -2.0]])  # row 2 wrong sideways
+    loss, metrics = gate_loss(lambda frames: logits, (None, labels))
+    wild = logits.clone()
+    wild[1, 1] = -50.0  # far wrong, had it a label
+    assert torch.allclose(gate_loss(lambda frames: wild, (None, labels))[0], loss)
+    assert metrics == {"accuracy": pytest.approx(2 / 3), "accuracy_vertical": 1.0}
+    plain = torch.nn.functional.binary_cross_entropy_with_logits(logits[[0, 2]], labels[[0, 2]].clamp(min=0))
+    assert not torch.allclose(loss, plain)  # each column is a mean over its own labelled frames
+    columns = [torch.nn.functional.binary_cross_entropy_with_logits(logits[rows, k], labels[rows, k])
+               for k, rows in ((0, [0, 1, 2]), (1, [0, 2]))]
+    assert torch.allclose(loss, sum(columns) / 2)
+
+
+def test_the_vertical_answer_learns_nothing_from_flat_colour_renders(tmp_path):
+    data, _ = write_two_game_data(tmp_path / "data", ninja_variant="mono")
+    assert sorted(Recording(data, "train").variants.tolist()) == ["default", "default", "mono", "mono"]
+    run = gate_run(CameraGateConfig(channels=4, depth=2, vertical=True), data, torch.device("cpu"), ["ninja"])
+    _, labels = run.next_batch(64)  # (64, 2): ninja frames scroll 0 and are mono, CoinRun's scroll 1
+    games = labels[:64 - round(64 * PICTURE_SHARE)]
+    assert set(games[games[:, 0] == 0, 1].tolist()) == {NO_LABEL}
+    assert set(games[games[:, 0] == 1, 1].tolist()) == {0.0}
+    assert set(labels[len(games):, 1].tolist()) == {1.0}
+    assert run.provenance["vertical_unlabelled"] == ["mono", "plain"]
 
 
 def test_train_gate_starts_a_vertical_gate_from_a_sideways_one(tmp_path):

@@ -22,6 +22,9 @@ class Recording:
         self.arrays = {k: np.concatenate([a[k][:, :steps] for a in loaded]) for k in loaded[0]}
         # (E,) str: the Procgen game of each environment's episodes
         self.games = np.concatenate([[meta.get("game", "unknown")] * len(a["frames"]) for a, (_, meta) in zip(loaded, shards)])
+        # (E,) str: the render variant each environment was recorded in (collect's VARIANTS)
+        self.variants = np.concatenate([[meta.get("variant", "default")] * len(a["frames"])
+                                        for a, (_, meta) in zip(loaded, shards)])
         self.frame_skip = common_frame_skip(paths, [meta for _, meta in shards])
         if games:
             self._keep_games(games, f"{data_dir} ({split})")
@@ -37,7 +40,7 @@ class Recording:
         self.check_games(games, where)
         keep = np.isin(self.games, games)
         self.arrays = {k: v[keep] for k, v in self.arrays.items()}
-        self.games = self.games[keep]
+        self.games, self.variants = self.games[keep], self.variants[keep]
 
     @property
     def frames(self) -> np.ndarray:

@@ -231,25 +231,35 @@ def dynamics_run(config, data_dir: Path, device, tokenizer_path: Path, lam_path:
 
 # --- camera gate --------------------------------------------------------------------------------
 PICTURE_SHARE = 0.25  # of each gate batch: random drawn pictures, textures and photo crops, all "scrolls"
+# Flat-colour renders sit on the line between a game and a drawing, so the vertical answer learns neither "a
+# picture" nor "a game" from them: as negatives they taught the gate to leave dark and single-colour sketches
+# alone (docs/findings.md). The sideways answer still learns from every frame.
+UNLABELLED_VERTICAL = ("mono", "plain")
+NO_LABEL = -1.0
 
 
 def gate_loss(model, batch):
-    frames, labels = batch  # (B, H, W, 3) uint8, (B, 1 or 2) float: 1 = scrolls sideways, 1 = a picture
+    frames, labels = batch  # (B, H, W, 3) uint8, (B, 1 or 2) float: 1 = scrolls sideways, 1 = a picture; NO_LABEL
     logits = model(frames).float()
-    right = ((logits > 0).float() == labels).float().mean(0)  # (1 or 2,)
+    weight = (labels != NO_LABEL).float()  # (B, 1 or 2)
+    counted = weight.sum(0).clamp(min=1)  # (1 or 2,)
+    right = ((((logits > 0).float() == labels).float() * weight).sum(0) / counted)
     metrics = {"accuracy": float(right[0])} | ({"accuracy_vertical": float(right[1])} if len(right) > 1 else {})
-    return F.binary_cross_entropy_with_logits(logits, labels), metrics
+    loss = F.binary_cross_entropy_with_logits(logits, labels.clamp(min=0), weight=weight, reduction="none")
+    return (loss.sum(0) / counted).sum() / len(counted), metrics
 
 
 def gate_run(config, data_dir: Path, device, still_games: list[str], photos_dir: Path | None = None) -> Run:
     """Game frames, labelled by whether their game is one of `still_games` (whose view does not scroll
     sideways), and a PICTURE_SHARE of random pictures (crops of the photos in `photos_dir` among them, when
     given) labelled as scrolling; half of it all recoloured. With `vertical`, a second label: the pictures 1
-    (the camera moves them up and down), the game frames 0 (the dynamics moves those itself)."""
+    (the camera moves them up and down), the game frames 0 (the dynamics moves those itself), frames of the
+    UNLABELLED_VERTICAL renders none."""
     recording = Recording(data_dir, "train")
     recording.check_games(still_games, f"{data_dir} (train), --still-games")
     photos = load_photos(Path(photos_dir)) if photos_dir else None
     scrolling = ~np.isin(recording.games, still_games)  # (E,)
+    unlabelled = np.isin(recording.variants, UNLABELLED_VERTICAL)  # (E,)
     sampler, steps = FrameSampler(recording), recording.frames.shape[1]
     generator, reseed = seeded_generator(sampler)
     def next_batch(batch_size):
@@ -257,11 +267,13 @@ def gate_run(config, data_dir: Path, device, still_games: list[str], photos_dir:
         index = sampler.rng.integers(0, len(sampler.frames), batch_size - pictures)  # into the (E * S) frames
         frames = np.concatenate([sampler.frames[index], random_pictures(pictures, sampler.rng, config.image_size, photos)])
         scrolls = np.concatenate([scrolling[index // steps], np.ones(pictures, bool)])  # (B,)
-        is_picture = np.arange(batch_size) >= batch_size - pictures  # (B,)
+        is_picture = (np.arange(batch_size) >= batch_size - pictures).astype(np.float32)  # (B,)
+        is_picture[:len(index)][unlabelled[index // steps]] = NO_LABEL
         labels = np.stack([scrolls, is_picture] if config.vertical else [scrolls], 1).astype(np.float32)  # (B, 1 or 2)
         frames = recolour(torch.from_numpy(frames), generator, RECOLOUR_SHARE)
         return frames.to(device, non_blocking=True), torch.from_numpy(labels).to(device)
 
     prov = dict(data_provenance(data_dir, recording), still_games=sorted(still_games), picture_share=PICTURE_SHARE,
-                photos=str(photos_dir) if photos_dir else None, photo_count=len(photos or []))
+                photos=str(photos_dir) if photos_dir else None, photo_count=len(photos or []),
+                vertical_unlabelled=list(UNLABELLED_VERTICAL) if config.vertical else [])
     return Run("gate", CameraGate(config), gate_loss, next_batch, reseed, prov)
