@@ -126,6 +126,24 @@ def test_play_and_sketch_open_the_app(cli, monkeypatch, prompt_png):
     assert [screen.__class__.__name__ for screen in started] == ["PlayScreen", "SketchScreen"]
 
 
+def test_drawing_plays_the_image_as_a_drawing(cli, monkeypatch, prompt_png, tmp_path):
+    kept = []
+    monkeypatch.setattr(App, "run", lambda self: (kept.append(self.play.prompt_drawn), self.close()))
+    assert cli("play", "--image", prompt_png, "--drawing").exit_code == 0
+    assert cli("play", "--image", prompt_png).exit_code == 0
+    assert [world.drawn[0] for world in cli.worlds] == [True, None]  # None: the world decides (a saved sketch)
+    assert kept == [True, None]  # what Enter resets to
+    assert cli("render", "--image", prompt_png, "--actions", "1", "--out", tmp_path / "c.gif", "--drawing").exit_code == 0
+    assert cli.worlds[-1].drawn == [True]
+
+
+@pytest.mark.parametrize("command", [("play",), ("render", "--actions", "1", "--out", "c.gif")])
+def test_drawing_without_an_image_is_one_line(cli, tmp_path, command):
+    result = cli(*command, "--drawing")
+    assert result.exit_code != 0 and not cli.worlds and not (tmp_path / "c.gif").exists()
+    assert result.stderr.strip() == "error: --drawing plays the --image as a drawing; give --image"
+
+
 def test_default_prompt_is_the_asset_or_a_starter_level():
     prompt = commands.default_prompt()
     if commands.DEFAULT_PROMPT.exists():

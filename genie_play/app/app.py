@@ -39,8 +39,9 @@ class App:
                  recording_dir: str | os.PathLike = "recordings",
                  sketch_dir: str | os.PathLike = "sketches", sketch_out: str | os.PathLike | None = None,
                  keymap_store: KeymapStore | None = None, clock=time.monotonic, clip=None,
-                 steps_per_second: float = STEPS_PER_SECOND):
+                 steps_per_second: float = STEPS_PER_SECOND, prompt_drawn: bool | None = None):
         """prompt: path | PIL.Image | (H, W, 3) uint8; None starts from the built-in starter level.
+        prompt_drawn: the prompt is a drawing (World.reset's `drawn`; None: the world decides).
         clip: a clip path or genie_play.data.clips.Clip to start a ghost replay of (from the prompt).
         steps_per_second: how fast a held key (or a ghost replay) steps the world; 0: as fast as it runs."""
         self.world = world
@@ -57,6 +58,7 @@ class App:
         self.keymap = self.load_keymap()
         self.worker = WorldWorker(world)
         self.play = PlayScreen(self, prompt if prompt is not None else starter_level(world.image_size))
+        self.play.prompt_drawn = prompt_drawn
         self.sketch = SketchScreen(self, world.image_size, Path(sketch_out) if sketch_out else None,
                                    Path(sketch_dir))
         self.keymap_screen = KeymapScreen(self)
@@ -65,7 +67,7 @@ class App:
         if clip is not None:
             self.play.clip_source = clip
         if start == "play" and clip is not None:
-            self.play.start_ghost(clip, self.play.prompt)
+            self.play.start_ghost(clip, self.play.prompt, prompt_drawn)
         elif start == "play":
             self.play.reset()
         self.toasts.show("H or F1: help")

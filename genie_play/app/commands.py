@@ -28,6 +28,9 @@ SeedOption = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="sampling seed"
 CameraOption = typer.Option(True, "--camera/--no-camera", help="move the view with the weights' camera table "
                             "(code_motion in play.json), when they have one, on pictures their camera gate "
                             "(gate.safetensors) judges to scroll sideways")
+DrawingOption = typer.Option(False, "--drawing", help="play --image as a drawing: the camera moves it sideways "
+                             "and up and down whatever the camera gate says (a PNG the sketch screen saved is "
+                             "one already)")
 TpsOption = typer.Option(15.0, "--tps", min=0.0, max=1000.0,
                          help="steps a second while a key is held (Procgen's own player runs its games at 15); "
                               "0: as fast as the model runs")
@@ -37,6 +40,13 @@ def open_world(weights: Path | None, device: str, seed: int, camera: bool = True
     from genie_play.world import load_world  # lazy: keeps `--help` fast (no torch import)
 
     return load_world(weights, device=device, seed=seed, **({} if camera else {"code_motion": None}))
+
+
+def drawn_flag(drawing: bool, image: Path | None) -> bool | None:
+    """World.reset's `drawn` for --drawing: True, or None (the world decides: a saved sketch is a drawing)."""
+    if drawing and image is None:
+        raise GenieError("--drawing plays the --image as a drawing; give --image")
+    return True if drawing else None
 
 
 def default_prompt(size: int = 64):
@@ -90,6 +100,7 @@ def play(
                                      help=f"start with a ghost replay of this clip ({CLIP_HELP}); "
                                      "default prompt: its first frame"),
     camera: bool = CameraOption,
+    drawing: bool = DrawingOption,
     tps: float = TpsOption,
 ):
     """Play a world in a window: mapped keys step the world; H shows every key."""
@@ -97,14 +108,15 @@ def play(
 
     from .app import App
 
+    drawn = drawn_flag(drawing, image)
     world = open_world(weights, device, seed, camera)
     source = load_clip(clip, size=world.image_size) if clip is not None else None  # bad clips fail before the window
     if image is not None:
         prompt = image
     else:
         prompt = source.frames[0] if source is not None else default_prompt(world.image_size)
-    world.reset(prompt)  # a bad image fails here, with a one-line error, before any window opens
-    App(world, prompt, scale=scale, clip=source, steps_per_second=tps).run()
+    world.reset(prompt, drawn=drawn)  # a bad image fails here, with a one-line error, before any window opens
+    App(world, prompt, scale=scale, clip=source, steps_per_second=tps, prompt_drawn=drawn).run()
 
 
 def sketch(
@@ -143,6 +155,7 @@ def render(
     seed: int = SeedOption,
     scale: int = typer.Option(4, "--scale", min=1, max=MAX_SCALE, help="output pixels per frame pixel"),
     camera: bool = CameraOption,
+    drawing: bool = DrawingOption,
 ):
     """Generate frames for a list of codes, without a window, and write a GIF (or PNG strip)."""
     from genie_play.labels import code_names
@@ -153,11 +166,12 @@ def render(
         raise typer.BadParameter(f"{out}: use a .gif or .png file name", param_hint="--out")
     refuse_to_replace(out, overwrite)  # checked again when writing; this one saves the wait
     validate.check_output_file(out)
+    drawn = drawn_flag(drawing, image)
     world = open_world(weights, device, seed, camera)
     codes = parse_actions(actions, world.num_actions, code_names(world))
     validate.check_output_pixels(len(codes) + 1, world.image_size, world.image_size, scale, str(out))
     prompt = image if image is not None else default_prompt(world.image_size)
-    frames = [np.array(world.reset(prompt))] + [np.array(world.step(code)) for code in codes]  # (H, W, 3) each
+    frames = [np.array(world.reset(prompt, drawn=drawn))] + [np.array(world.step(code)) for code in codes]  # (H, W, 3) each
     refuse_to_replace(out, overwrite)
     try:
         if out.suffix.lower() == ".gif":
@@ -228,6 +242,7 @@ def mimic(
         raise typer.BadParameter(f"{out}: use a .gif file name", param_hint="--out")
     refuse_to_replace(out, overwrite)  # checked again when writing; this one saves the wait
     validate.check_output_file(out)
+    drawn = drawn_flag(drawing, image)
     world = open_world(weights, device, seed)
     prompt = load_image(image, size=world.image_size) if image is not None else None  # a bad prompt fails first
     clip = load_clip(video, size=world.image_size, env=env, start=start, frames=frames)

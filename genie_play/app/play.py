@@ -212,11 +212,11 @@ class PlayScreen:
             self.open_image(path)
 
     # -- ghost mode ----------------------------------------------------------------------------
-    def start_ghost(self, clip, prompt=None) -> None:
+    def start_ghost(self, clip, prompt=None, drawn: bool | None = None) -> None:
         """Replay the codes the LAM reads from `clip` (a path or a loaded Clip). The world restarts
-        from `prompt`, else the current prompt once one has loaded, else the clip's first frame."""
+        from `prompt` (`drawn`: as World.reset), else the current prompt once one has loaded, else the clip's
+        first frame."""
         self.stop_ghost()
-        drawn = None
         if prompt is None and self.frame is not None:
             prompt, drawn = self.prompt, self.prompt_drawn
         name = Path(str(getattr(clip, "name", clip))).name
