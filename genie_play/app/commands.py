@@ -242,7 +242,6 @@ def mimic(
         raise typer.BadParameter(f"{out}: use a .gif file name", param_hint="--out")
     refuse_to_replace(out, overwrite)  # checked again when writing; this one saves the wait
     validate.check_output_file(out)
-    drawn = drawn_flag(drawing, image)
     world = open_world(weights, device, seed)
     prompt = load_image(image, size=world.image_size) if image is not None else None  # a bad prompt fails first
     clip = load_clip(video, size=world.image_size, env=env, start=start, frames=frames)
