@@ -10,8 +10,8 @@ keeps the view where the dynamics puts it.
 A gate with `vertical` answers a second question: whether the camera should also move the view up and down.
 In the training games the dynamics moves the view up and down itself (a jump, a fall); on a user's picture it
 cannot, and the codes that move the games' view vertically wash the picture instead (docs/findings.md). So
-game frames are labelled "no" and the random pictures "yes": the camera carries the vertical part of each
-code's motion on pictures only.
+game frames are labelled "no" (but for the flat-colour renders, which look like sketches and get no label) and
+the random pictures "yes": the camera carries the vertical part of each code's motion on pictures only.
 """
 
 from dataclasses import dataclass
