@@ -123,5 +123,6 @@ def write_two_game_data(root, ninja_variant: str = "default"):
 
     write_tiny_data(root)
     arrays, meta = read_shard(next((write_tiny_data(root.parent / "other", seed=5) / "train").glob("*.npz")))
-    write_shard(root / "train" / "ninja-0-1-explore-train-00000.npz", arrays, dict(meta, game="ninja", variant=ninja_variant))
+    write_shard(root / "train" / "ninja-0-1-explore-train-00000.npz", arrays,
+                dict(meta, game="ninja", variant=ninja_variant))
     return root, arrays["frames"]

@@ -171,7 +171,8 @@ def render(
     codes = parse_actions(actions, world.num_actions, code_names(world))
     validate.check_output_pixels(len(codes) + 1, world.image_size, world.image_size, scale, str(out))
     prompt = image if image is not None else default_prompt(world.image_size)
-    frames = [np.array(world.reset(prompt, drawn=drawn))] + [np.array(world.step(code)) for code in codes]  # (H, W, 3) each
+    first = np.array(world.reset(prompt, drawn=drawn))  # (H, W, 3)
+    frames = [first] + [np.array(world.step(code)) for code in codes]  # (H, W, 3) each
     refuse_to_replace(out, overwrite)
     try:
         if out.suffix.lower() == ".gif":
