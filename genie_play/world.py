@@ -106,6 +106,12 @@ class World:
         """Whether the camera gate keeps world 0's view still, though the weights have a camera table."""
         return self.code_motion is not None and not self.camera_axes[0].any()
 
+    @property
+    def vertical_held(self) -> bool:
+        """Whether the camera moves world 0's view sideways but, the gate taking the prompt for a game frame,
+        leaves its up and down to the dynamics."""
+        return self.code_motion is not None and bool(self.camera_axes[0, 0]) and not self.camera_axes[0, 1]
+
     @torch.inference_mode()
     def reset(self, image=None, drawn: bool | None = None) -> np.ndarray:
         """Starts from a prompt: a path, PIL image or array of any size/mode (or a list, one per world).

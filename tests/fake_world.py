@@ -25,6 +25,7 @@ class FakeWorld:
     num_actions = 8
     image_size = 64
     view_held = False  # the real world's camera gate holding the view
+    vertical_held = False  # ... or only its up and down
 
     def __init__(self, weights_id: str = "fake-weights", code_labels: list[str] | None = None,
                  step_delay_s: float = 0.0):

@@ -690,6 +690,13 @@ def test_hud_says_when_the_camera_gate_holds_the_view(make_app):
     assert "view held: the camera gate judged this picture not to scroll" in hud_text(app)
 
 
+def test_hud_says_when_the_camera_gate_leaves_up_and_down_to_the_world(make_app):
+    app = make_app()
+    assert "up/down" not in hud_text(app)
+    app.world.vertical_held = True
+    assert "camera up/down off: the gate took this for a game frame" in hud_text(app)
+
+
 def test_hud_code_line_follows_undo(make_app):
     app = make_app()
     right, left = app.keymap.code_for_key("right"), app.keymap.code_for_key("left")

@@ -149,6 +149,7 @@ def test_a_vertical_gate_decides_whether_the_camera_moves_up_and_down(prompt_arr
         for _ in range(3):
             world.step(0)
     assert gated.camera_axes.tolist() == [[True, vertical]] and not gated.view_held
+    assert gated.vertical_held is not vertical and not ungated.vertical_held
     assert np.array_equal(gated.frame, ungated.frame)
 
 
@@ -159,7 +160,7 @@ def test_a_drawing_made_in_the_app_moves_on_both_axes_whatever_the_gate_says(pro
         world.reset(prompt_array, drawn=world is drawn)
         for _ in range(3):
             world.step(0)
-    assert drawn.camera_axes.tolist() == [[True, True]] and not drawn.view_held
+    assert drawn.camera_axes.tolist() == [[True, True]] and not drawn.view_held and not drawn.vertical_held
     assert np.array_equal(drawn.frame, free.frame)
     drawn.reset()  # a restart plays the same drawing as a drawing
     assert drawn.camera_axes.tolist() == [[True, True]]

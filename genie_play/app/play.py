@@ -338,6 +338,8 @@ class PlayScreen:
         ]
         if getattr(self.app.world, "view_held", False):
             lines.append(("view held: the camera gate judged this picture not to scroll", GREY))
+        elif getattr(self.app.world, "vertical_held", False):
+            lines.append(("camera up/down off: the gate took this for a game frame", GREY))
         if self.ghost is not None:
             lines += self.ghost_lines()
         if self.paused:
