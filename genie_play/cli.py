@@ -251,6 +251,8 @@ def eval_cmd(
                         ("rollout_minus_copy_t4", "rollout_minus_copy"), ("delta_psnr_t4", "delta_psnr"),
                         ("real_tokens_minus_copy_t4", "real_tokens_minus_copy")):
         typer.echo(f"{key}: {report[key]:.4g}" + (f" ± {se[se_key]:.2g} (standard error)" if se[se_key] is not None else ""))
+    change = report["token_change"]
+    typer.echo(f"token_change: real {change['real']:.1%} a step, rollout {change['rollout']:.1%}")
     typer.echo("code_usage: " + " ".join(f"{u:.3f}" for u in report["code_usage"]))
     typer.echo("code_effects: " + ", ".join(f"{row['code']} {row['effect']} ({row['share']:.0%})" for row in report["code_effects"]))
     for game, effects in report["action_effects"].items():

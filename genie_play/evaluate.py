@@ -1,5 +1,6 @@
 """Held-out evaluation of a weights folder: tokenizer PSNR/SSIM, rollout PSNR with LAM-inferred
-actions, ΔtPSNR against random actions, copy-the-first-frame floor, the clip drawn from its own tokens, LAM/true-action NMI and code usage
+actions, ΔtPSNR against random actions, copy-the-first-frame floor, the clip drawn from its own tokens, how many tokens
+a step changes (real and generated), LAM/true-action NMI and code usage
 (each defined in genie_play.metrics).
 Writes report.json, a PNG grid (real rows vs generated rows) and a PNG plot of PSNR against t."""
 
@@ -18,7 +19,6 @@ from genie_play.data.effects import effect_label_names, effect_labels, effect_na
 from genie_play.errors import GenieError
 from genie_play.media import save_png
 from genie_play.metrics import normalized_mutual_info, psnr, ssim
-from genie_play.mimic import replay_batch
 from genie_play.world import BUNDLED_WEIGHTS, World, check_maskgit_steps, load_world, weights_files
 
 
@@ -36,10 +36,16 @@ class EvalSettings:
     cuda_graphs: bool = True  # CUDA only
 
 
-def rollout(world: World, clips: np.ndarray, actions: np.ndarray) -> np.ndarray:
+def rollout(world: World, clips: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Starts each world from the clip's first real frame and generates the rest with `actions`.
-    clips (B, T, H, W, 3) uint8, actions (B, T-1) int64 -> generated (B, T-1, H, W, 3) uint8."""
-    return replay_batch(world, actions, list(clips[:, 0]))[:, 1:]
+    clips (B, T, H, W, 3) uint8, actions (B, T-1) int64 -> (generated (B, T-1, H, W, 3) uint8,
+    the share of token positions each step changed (B, T-1) float)."""
+    world.reset(list(clips[:, 0]))
+    frames, changed = [], []
+    for t in range(actions.shape[1]):
+        frames.append(np.array(world.step_batch(actions[:, t])))
+        changed.append(world.changed.cpu().numpy())
+    return np.stack(frames, 1), np.stack(changed, 1)
 
 
 def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: EvalSettings = EvalSettings(),
@@ -65,7 +71,8 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
         world.keep_still_pixels = settings.keep_still_pixels
     rng = np.random.default_rng(settings.seed)
     dev = world.device
-    parts = {"lam_actions": [], "recon": [], "real_tokens": [], "gen": [], "gen_random": []}
+    parts = {"lam_actions": [], "recon": [], "real_tokens": [], "real_changed": [], "gen": [], "gen_changed": [],
+             "gen_random": []}
     n = len(clips)
     for i in range(0, n, settings.batch):
         chunk = clips[i : i + settings.batch]
@@ -77,10 +84,13 @@ def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: Eva
             tokens = world.tokenizer.encode(t[:real])  # (C, T, N)
             parts["recon"].append(world.tokenizer.decode(tokens).cpu().numpy())
             parts["real_tokens"].append(drawn_from_real_tokens(world, t[:real], tokens))
+            parts["real_changed"].append((tokens[:, 1:] != tokens[:, :-1]).float().mean(-1).cpu().numpy())
         parts["lam_actions"].append(lam_actions[:real])
-        parts["gen"].append(rollout(world, chunk, lam_actions)[:real])
+        generated, changed = rollout(world, chunk, lam_actions)
+        parts["gen"].append(generated[:real])
+        parts["gen_changed"].append(changed[:real])
         random_actions = rng.integers(0, world.num_actions, lam_actions.shape)
-        parts["gen_random"].append(rollout(world, chunk, random_actions)[:real])
+        parts["gen_random"].append(rollout(world, chunk, random_actions)[0][:real])
         if progress:
             progress(i + real, n)
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
@@ -144,6 +154,7 @@ def build_report(clips, true_effects, arrays, world: World) -> dict:
         "rollout_minus_copy_t4": float(rollout_psnr[3] - copy_psnr[3]),
         "real_tokens_psnr": [float(x) for x in real_tokens_psnr],
         "real_tokens_minus_copy_t4": float(real_tokens_psnr[3] - copy_psnr[3]),
+        "token_change": {"real": float(arrays["real_changed"].mean()), "rollout": float(arrays["gen_changed"].mean())},
         "standard_error_t4": standard_errors_t4(per_clip),
         "action_nmi": normalized_mutual_info(lam_actions, true_effects.ravel()),
         "code_usage": [float(x) for x in usage],

@@ -90,6 +90,7 @@ class World:
         self.pending = None  # (tokens (B, N), actions (B,)) of the current frame, not yet in the KV cache
         self.step_count = 0
         self.last_timing = {}
+        self.changed = None  # (B,) float on the device: the share of token positions the last step's dynamics changed
 
     # --- environment interface -------------------------------------------------------------
     @property
@@ -173,6 +174,7 @@ class World:
         if len(self.history) > self.undo_depth:
             self.history.pop(0)
         self.frames = self._next_frames(tokens)
+        self.changed = (tokens != self.tokens).float().mean(1)  # against the grid as the camera left it
         self.tokens = tokens
         self.pending = (tokens, actions)
         self.step_count += 1

@@ -61,6 +61,7 @@ def test_collect_train_eval_export_render_info(tmp_path):
     assert len(report["code_usage"]) == 8 and sum(report["code_usage"]) == pytest.approx(1.0)
     assert all(0 <= u <= 1 for u in report["code_usage"])
     assert 0 <= report["action_nmi"] <= 1 + 1e-9
+    assert all(0 <= report["token_change"][k] <= 1 for k in ("real", "rollout"))
     assert report["action_effects"] == {"coinrun": ["left", "right", "jump", "jump-left", "jump-right", "still"]}
     used = [row for row in report["code_effects"] if row["effect"] is not None]
     assert len(report["code_effects"]) == 8 and used, "every code has a row; the codes in use name a CoinRun effect"

@@ -112,6 +112,8 @@ def report_inputs(clips_n=4, length=6, size=16, seed=0):
         "gen": clips[:, 1:].copy(),  # a perfect rollout
         "gen_random": noisy(clips[:, 1:], 60, seed + 1),
         "real_tokens": noisy(clips[:, 1:], 10, seed + 2),
+        "real_changed": rng.random((clips_n, length - 1)),
+        "gen_changed": np.zeros((clips_n, length - 1)),
     }
     world = SimpleNamespace(num_actions=8, temperature=0.7, maskgit_steps=3, keep_still_pixels=True,
                             bf16=False, cuda_graphs=False, device="cpu")
@@ -194,6 +196,14 @@ def test_standard_errors_are_over_clips_and_paired_for_differences():
     assert se["real_tokens_minus_copy"] == pytest.approx((real_tokens4 - copy4).std(ddof=1) / math.sqrt(6))
     assert report["real_tokens_minus_copy_t4"] == pytest.approx(real_tokens4.mean() - copy4.mean())
     assert report["real_tokens_psnr"][3] == pytest.approx(real_tokens4.mean())
+
+
+def test_token_change_is_the_mean_share_of_positions_rewritten_a_step():
+    clips, true_effects, arrays, world = report_inputs(clips_n=3, length=6)
+    arrays["gen_changed"][0, 2] = 0.5
+    report = build_report(clips, true_effects, arrays, world)
+    assert report["token_change"] == {"real": pytest.approx(arrays["real_changed"].mean()),
+                                      "rollout": pytest.approx(0.5 / 15)}
 
 
 def test_a_single_clip_has_no_standard_error():

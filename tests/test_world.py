@@ -173,6 +173,17 @@ def test_step_action_out_of_range(prompt_array, action):
     assert world.step_count == 0 and not world.can_undo
 
 
+def test_changed_is_the_share_of_tokens_a_step_rewrote(prompt_array):
+    world = make_world(batch=2)
+    world.reset(prompt_array)
+    before = world.tokens.clone()  # (2, N)
+    rewritten = before.clone()
+    rewritten[0, :3] = (before[0, :3] + 1) % world.dynamics.config.vocab_size  # 3 positions in world 0, none in 1
+    world.sample_tokens = lambda actions: rewritten
+    world.step_batch([0, 0])
+    assert world.changed.tolist() == pytest.approx([3 / before.shape[1], 0.0])
+
+
 def test_step_all_actions(prompt_array):
     world = make_world()
     world.reset(prompt_array)
