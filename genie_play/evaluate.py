@@ -161,6 +161,7 @@ def build_report(clips, true_effects, arrays, world: World) -> dict:
         "temperature": world.temperature,
         "maskgit_steps": world.maskgit_steps,
         "keep_still_pixels": world.keep_still_pixels,
+        "keep_threshold": world.keep_threshold,
         "bf16": world.bf16, "cuda_graphs": world.cuda_graphs, "device": str(world.device),
     }
 

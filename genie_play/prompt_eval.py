@@ -250,7 +250,7 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
         "steps": STEPS, "seeds": seeds, "max_shift_px": MAX_SHIFT, "codes_count": world.num_actions,
         "code_labels": list(world.code_labels) if world.code_labels else None,
         "temperature": world.temperature, "maskgit_steps": world.maskgit_steps,
-        "keep_still_pixels": world.keep_still_pixels,
+        "keep_still_pixels": world.keep_still_pixels, "keep_threshold": world.keep_threshold,
         "bf16": world.bf16, "cuda_graphs": world.cuda_graphs, "device": str(world.device),
         "drawn": settings.drawn,
     }

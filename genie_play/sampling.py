@@ -52,3 +52,16 @@ def sample_tokens(logits: torch.Tensor, temperature: float, generator: torch.Gen
     gumbel = -torch.log((-torch.log(u.clamp_min(1e-20))).clamp_min(1e-20))  # -log(u) > 0 before the clamp
     tokens = (logits / temperature + gumbel).argmax(dim=-1)
     return tokens, logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+
+
+def keep_or_change(logits: torch.Tensor, previous: torch.Tensor, threshold: float) -> torch.Tensor:
+    """logits (B, N, V), previous (B, N) int64 -> logits (B, N, V) that decide each position's keep-or-change
+    first: a position keeps its previous token where the logits give that token at least `threshold` of the
+    probability, and takes one of the other tokens (sampled from the rest) where they give it less. Sampling the
+    full distribution at a low temperature keeps a token whenever it is the single most likely one, even where
+    the change is far likelier spread over many tokens."""
+    index = previous.unsqueeze(-1)
+    p_keep = torch.log_softmax(logits.float(), dim=-1).gather(-1, index).exp()  # (B, N, 1)
+    forced = torch.where(p_keep >= threshold, 1e4, -1e4).to(logits.dtype)
+    return logits.scatter(-1, index, forced)
+

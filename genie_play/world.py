@@ -27,7 +27,7 @@ from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
 from genie_play.graphs import Captured, GraphSet
 from genie_play.models import CameraGate, Dynamics, LatentActionModel, Tokenizer
-from genie_play.sampling import maskgit_decode
+from genie_play.sampling import keep_or_change, maskgit_decode
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_TEMPERATURE = 1.0
@@ -57,12 +57,15 @@ class World:
                  maskgit_steps: int = DEFAULT_MASKGIT_STEPS, weights_id: str = "custom",
                  code_labels: list[str] | None = None, undo_depth: int = 64, keep_still_pixels: bool = True,
                  bf16: bool | None = None, cuda_graphs: bool = True, code_motion=None,
-                 camera_gate: CameraGate | None = None):
+                 camera_gate: CameraGate | None = None, keep_threshold: float | None = None):
         check_compatible(tokenizer, dynamics, lam)
         self.tokenizer, self.dynamics, self.lam = tokenizer.eval(), dynamics.eval(), lam.eval() if lam else None
         self.device = dynamics.pos_emb.device
         self.batch, self.seed = batch, seed
         self.temperature, self.maskgit_steps = temperature, maskgit_steps
+        # A position keeps its token where the dynamics gives keeping at least this probability and changes it
+        # otherwise (sampling.keep_or_change); None: plain sampling, which at a low temperature keeps far more.
+        self.keep_threshold = keep_threshold
         self.weights_id, self.code_labels = weights_id, code_labels
         self.num_actions = dynamics.config.num_actions
         self.image_size = tokenizer.config.image_size
@@ -282,7 +285,7 @@ class World:
         return self.cuda_graphs and self.cache.length == self.cache.window
 
     def _graph_key(self) -> tuple:
-        return self.temperature, self.maskgit_steps, self.keep_still_pixels, self.bf16
+        return self.temperature, self.maskgit_steps, self.keep_still_pixels, self.bf16, self.keep_threshold
 
     def _static(self, *shape, dtype=torch.long) -> torch.Tensor:
         return torch.zeros(shape, dtype=dtype, device=self.device)
@@ -328,9 +331,14 @@ class World:
         """actions (B,) -> next tokens (B, N); previous (B, N): the current frame's tokens (default self.tokens)."""
         c = self.dynamics.config
         previous = self.tokens if previous is None else previous
+
+        def logits_fn(tokens):
+            logits = self.dynamics.frame_logits(tokens, actions, self.cache, previous)
+            return logits if self.keep_threshold is None else keep_or_change(logits, previous, self.keep_threshold)
+
         with self._precision():
             return maskgit_decode(
-                lambda tokens: self.dynamics.frame_logits(tokens, actions, self.cache, previous),
+                logits_fn,
                 self.batch, c.tokens_per_frame, c.mask_id, self.maskgit_steps, self.temperature,
                 self.generator, self.device, noise=noise,
             )
@@ -429,6 +437,10 @@ def checked_play_settings(settings, source) -> dict:
     keep = settings.get("keep_still_pixels")
     if keep is not None and not isinstance(keep, bool):
         raise CheckpointError(f"{source}: keep_still_pixels must be true or false, got {keep!r:.40}")
+    threshold = settings.get("keep_threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not 0 < threshold <= 1):
+        raise CheckpointError(f"{source}: keep_threshold must be a number in (0, 1], got {threshold!r:.40}")
     if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)):
         raise CheckpointError(f"{source}: code_labels must be a list of names, got {labels!r:.40}")
     return settings
@@ -458,6 +470,7 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
     kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
     kwargs.setdefault("code_labels", play.get("code_labels"))
     kwargs.setdefault("keep_still_pixels", play.get("keep_still_pixels", True))
+    kwargs.setdefault("keep_threshold", play.get("keep_threshold"))
     if "code_motion" not in kwargs:
         kwargs["code_motion"] = checked_code_motion(play.get("code_motion"), dynamics.config.num_actions,
                                                     f"{play_json if play_json.exists() else files['dynamics']}: code_motion")

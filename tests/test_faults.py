@@ -257,6 +257,9 @@ BAD_PLAY = {
     "labels not names": ('{"code_labels": [1, 2]}', "code_labels must be a list"),
     "keep pixels a string": ('{"keep_still_pixels": "yes"}', "keep_still_pixels must be true or false"),
     "keep pixels a number": ('{"keep_still_pixels": 1}', "keep_still_pixels must be true or false"),
+    "keep threshold zero": ('{"keep_threshold": 0}', "keep_threshold must be a number in (0, 1]"),
+    "keep threshold over one": ('{"keep_threshold": 1.5}', "keep_threshold must be a number in (0, 1]"),
+    "keep threshold a string": ('{"keep_threshold": "half"}', "keep_threshold must be a number in (0, 1]"),
 }
 
 
@@ -275,6 +278,12 @@ def test_play_settings_nulls_are_defaults_and_unknown_keys_are_ignored(tiny_weig
     assert (world.temperature, world.maskgit_steps, world.code_labels, world.keep_still_pixels) == (1.0, 2, None, True)
     world.reset(random_frames(seed=2).numpy())
     world.step(1)
+
+
+def test_play_settings_set_the_keep_threshold(tiny_weights):
+    assert load_world(tiny_weights, device="cpu").keep_threshold is None
+    (tiny_weights / "play.json").write_text('{"keep_threshold": 0.5}')
+    assert load_world(tiny_weights, device="cpu").keep_threshold == 0.5
 
 
 def test_play_settings_can_turn_off_keeping_still_pixels(tiny_weights):

@@ -116,7 +116,7 @@ def report_inputs(clips_n=4, length=6, size=16, seed=0):
         "gen_changed": np.zeros((clips_n, length - 1)),
     }
     world = SimpleNamespace(num_actions=8, temperature=0.7, maskgit_steps=3, keep_still_pixels=True,
-                            bf16=False, cuda_graphs=False, device="cpu")
+                            keep_threshold=None, bf16=False, cuda_graphs=False, device="cpu")
     return clips, effect, arrays, world
 
 

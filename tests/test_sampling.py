@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from genie_play.mask_schedule import cosine_schedule, masked_counts
-from genie_play.sampling import maskgit_decode, sample_tokens
+from genie_play.sampling import keep_or_change, maskgit_decode, sample_tokens
 
 V, N, B, MASK = 11, 20, 3, 11
 
@@ -145,3 +145,25 @@ def test_noise_drawn_ahead_in_step_order_gives_the_same_tokens(steps):
     ahead = maskgit_decode(FixedLogits(), B, N, MASK, steps, 1.0, None, noise=noise)
     assert torch.equal(drawn_here, ahead)
     assert not torch.equal(ahead, maskgit_decode(FixedLogits(), B, N, MASK, steps, 1.0, None, noise=noise.flip(-1)))
+
+
+def test_keep_or_change_keeps_where_keeping_is_likely_enough_and_changes_elsewhere():
+    # position 0: keeping (token 1) 40%, the rest spread; position 1: keeping (token 2) 20%, token 0 30%
+    probs = torch.tensor([[[0.15, 0.40, 0.15, 0.15, 0.15], [0.30, 0.10, 0.20, 0.20, 0.20]]])
+    previous = torch.tensor([[1, 2]])
+    plain = sample_tokens(probs.log(), 0.0, None)[0]
+    assert plain.tolist() == [[1, 0]]  # argmax keeps position 0 and changes position 1
+    at_half = sample_tokens(keep_or_change(probs.log(), previous, 0.5), 0.0, None)[0]
+    assert at_half.tolist() == [[0, 0]]  # 40% < 50%: position 0 changes, to the likeliest other token
+    low = sample_tokens(keep_or_change(probs.log(), previous, 0.15), 0.0, None)[0]
+    assert low.tolist() == [[1, 2]]  # both keep: 40% and 20% are over 15%
+
+
+def test_keep_or_change_never_samples_the_previous_token_where_it_changes():
+    logits = torch.randn(4, 16, 10, generator=torch.Generator().manual_seed(0))
+    previous = torch.randint(0, 10, (4, 16), generator=torch.Generator().manual_seed(1))
+    forced = keep_or_change(logits, previous, 1.0)  # every position under 100%: every position changes
+    for seed in range(5):
+        tokens = sample_tokens(forced, 1.0, torch.Generator().manual_seed(seed))[0]
+        assert (tokens != previous).all()
+

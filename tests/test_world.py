@@ -184,6 +184,16 @@ def test_changed_is_the_share_of_tokens_a_step_rewrote(prompt_array):
     assert world.changed.tolist() == pytest.approx([3 / before.shape[1], 0.0])
 
 
+@pytest.mark.parametrize("threshold, kept", [(1e-9, True), (1.0, False)])
+def test_the_keep_threshold_decides_which_tokens_a_step_keeps(prompt_array, threshold, kept):
+    world = make_world(keep_threshold=threshold)
+    world.reset(prompt_array)
+    before = world.tokens.clone()
+    world.step(0)
+    assert torch.equal(world.tokens, before) if kept else bool((world.tokens != before).all())
+    assert world.changed.item() == (0.0 if kept else 1.0)
+
+
 def test_step_all_actions(prompt_array):
     world = make_world()
     world.reset(prompt_array)
