@@ -54,14 +54,19 @@ def sample_tokens(logits: torch.Tensor, temperature: float, generator: torch.Gen
     return tokens, logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
 
 
-def keep_or_change(logits: torch.Tensor, previous: torch.Tensor, threshold: float) -> torch.Tensor:
+def keep_or_change(logits: torch.Tensor, previous: torch.Tensor, threshold: float,
+                   rows: torch.Tensor | None = None) -> torch.Tensor:
     """logits (B, N, V), previous (B, N) int64 -> logits (B, N, V) that decide each position's keep-or-change
     first: a position keeps its previous token where the logits give that token at least `threshold` of the
     probability, and takes one of the other tokens (sampled from the rest) where they give it less. Sampling the
     full distribution at a low temperature keeps a token whenever it is the single most likely one, even where
-    the change is far likelier spread over many tokens."""
+    the change is far likelier spread over many tokens. rows (B,) bool: decide only in these frames, leaving the
+    others' logits as they are (None: all)."""
     index = previous.unsqueeze(-1)
-    p_keep = torch.log_softmax(logits.float(), dim=-1).gather(-1, index).exp()  # (B, N, 1)
+    old = logits.gather(-1, index)  # (B, N, 1)
+    p_keep = (old.float() - torch.logsumexp(logits.float(), dim=-1, keepdim=True)).exp()
     forced = torch.where(p_keep >= threshold, 1e4, -1e4).to(logits.dtype)
+    if rows is not None:
+        forced = torch.where(rows[:, None, None], forced, old)
     return logits.scatter(-1, index, forced)
 

@@ -65,7 +65,10 @@ class World:
         self.temperature, self.maskgit_steps = temperature, maskgit_steps
         # A position keeps its token where the dynamics gives keeping at least this probability and changes it
         # otherwise (sampling.keep_or_change); None: plain sampling, which at a low temperature keeps far more.
+        # It decides in the views the camera does not move up and down (with a camera gate: the ones it takes
+        # for game frames, whose game rewrites most tokens a tick); a picture keeps plain sampling.
         self.keep_threshold = keep_threshold
+        self._deciding = torch.ones(batch, dtype=torch.bool, device=dynamics.pos_emb.device)  # (B,)
         self.weights_id, self.code_labels = weights_id, code_labels
         self.num_actions = dynamics.config.num_actions
         self.image_size = tokenizer.config.image_size
@@ -139,6 +142,8 @@ class World:
             self.camera_axes = np.ones((self.batch, 2), bool)
         elif self.camera_gate is not None and self.code_motion is not None:
             self.camera_axes = self.camera_gate.camera_axes(prompt).cpu().numpy()
+        if self.code_motion is not None:  # in place: a captured CUDA graph reads this tensor
+            self._deciding.copy_(torch.from_numpy(~self.camera_axes[:, 1]))
         with self._precision():
             self.dynamics.push_frame(tokens, no_action, self.cache)
             self.pixels = prompt.clone() if self.keep_still_pixels else self.tokenizer.decode(tokens)
@@ -334,7 +339,9 @@ class World:
 
         def logits_fn(tokens):
             logits = self.dynamics.frame_logits(tokens, actions, self.cache, previous)
-            return logits if self.keep_threshold is None else keep_or_change(logits, previous, self.keep_threshold)
+            if self.keep_threshold is None:
+                return logits
+            return keep_or_change(logits, previous, self.keep_threshold, self._deciding)
 
         with self._precision():
             return maskgit_decode(

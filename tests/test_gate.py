@@ -297,3 +297,18 @@ def test_still_games_belong_to_the_gate_only(tmp_path):
     result = CliRunner().invoke(app, ["train", "lam", "--preset", "tiny", "--device", "cpu", "--data", str(data),
                                       "--out", str(tmp_path / "run"), "--still-games", "ninja"])
     assert result.exit_code != 0 and "--still-games is for the gate, not the lam" in result.output
+
+
+def test_the_keep_threshold_decides_in_game_frames_and_leaves_pictures_to_plain_sampling(prompt_array):
+    def tokens_after_a_step(vertical, keep_threshold):
+        world = World(make_tokenizer(), make_dynamics(), make_lam(), maskgit_steps=2, code_motion=RIGHT_UP,
+                      camera_gate=gate_saying(True, vertical), keep_threshold=keep_threshold)
+        world.reset(prompt_array)
+        before = world.tokens.clone()
+        world.step(0)
+        return before, world.tokens
+
+    before, game = tokens_after_a_step(vertical=False, keep_threshold=1.0)
+    assert (game != before).all()  # a game frame: every position under 100% keeping changes
+    picture, plain = tokens_after_a_step(True, 1.0)[1], tokens_after_a_step(True, None)[1]
+    assert torch.equal(picture, plain)  # a picture the camera moves up and down: sampled as without the threshold
