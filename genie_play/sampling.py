@@ -69,4 +69,3 @@ def keep_or_change(logits: torch.Tensor, previous: torch.Tensor, threshold: floa
     if rows is not None:
         forced = torch.where(rows[:, None, None], forced, old)
     return logits.scatter(-1, index, forced)
-

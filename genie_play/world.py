@@ -9,7 +9,8 @@ call still move none (genie_play/camera.py).
 With a camera gate (gate.safetensors beside the checkpoints) the camera moves only views that the gate, looking
 at the prompt, judges to scroll sideways, and up and down only where it says so (genie_play/models/gate.py),
 except a drawing made in the app (reset's `drawn`), which it moves both ways. Where the camera moves a view up
-and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py).
+and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py). With a keep threshold
+(`keep_threshold` in play.json) a game frame's positions decide keep-or-change first (genie_play/sampling.py).
 """
 
 import hashlib
