@@ -19,6 +19,7 @@ from genie_play.data.effects import effect_label_names, effect_labels, effect_na
 from genie_play.errors import GenieError
 from genie_play.media import save_png
 from genie_play.metrics import normalized_mutual_info, psnr, ssim
+from genie_play.mimic import replay_batch
 from genie_play.world import BUNDLED_WEIGHTS, World, check_maskgit_steps, load_world, weights_files
 
 
@@ -40,12 +41,9 @@ def rollout(world: World, clips: np.ndarray, actions: np.ndarray) -> tuple[np.nd
     """Starts each world from the clip's first real frame and generates the rest with `actions`.
     clips (B, T, H, W, 3) uint8, actions (B, T-1) int64 -> (generated (B, T-1, H, W, 3) uint8,
     the share of token positions each step changed (B, T-1) float)."""
-    world.reset(list(clips[:, 0]))
-    frames, changed = [], []
-    for t in range(actions.shape[1]):
-        frames.append(np.array(world.step_batch(actions[:, t])))
-        changed.append(world.changed.cpu().numpy())
-    return np.stack(frames, 1), np.stack(changed, 1)
+    changed = []
+    frames = replay_batch(world, actions, list(clips[:, 0]), lambda w: changed.append(w.changed.cpu().numpy()))
+    return frames[:, 1:], np.stack(changed, 1)
 
 
 def evaluate(weights_dir: str | Path | None, data_dir: str | Path, settings: EvalSettings = EvalSettings(),

@@ -50,11 +50,15 @@ def replay(world, codes, prompt) -> np.ndarray:
     return np.stack(frames)
 
 
-def replay_batch(world, codes: np.ndarray, prompts: list) -> np.ndarray:
-    """A batched world: codes (B, T-1), one prompt per world -> frames (B, T, H, W, 3) uint8."""
+def replay_batch(world, codes: np.ndarray, prompts: list, after_step=None) -> np.ndarray:
+    """A batched world: codes (B, T-1), one prompt per world -> frames (B, T, H, W, 3) uint8.
+    after_step: called with the world after each step (to read what the step did)."""
     world.reset(list(prompts))
     frames = [np.array(world.frames)]
-    frames += [np.array(world.step_batch(codes[:, t])) for t in range(codes.shape[1])]
+    for t in range(codes.shape[1]):
+        frames.append(np.array(world.step_batch(codes[:, t])))
+        if after_step is not None:
+            after_step(world)
     return np.stack(frames, axis=1)
 
 

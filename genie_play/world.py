@@ -97,7 +97,7 @@ class World:
         self.pending = None  # (tokens (B, N), actions (B,)) of the current frame, not yet in the KV cache
         self.step_count = 0
         self.last_timing = {}
-        self.changed = None  # (B,) float on the device: the share of token positions the last step's dynamics changed
+        self._sampled_from = None  # (B, N): the tokens the last step sampled against (as the camera left them)
 
     # --- environment interface -------------------------------------------------------------
     @property
@@ -119,6 +119,15 @@ class World:
         """Whether the camera moves world 0's view sideways but, the gate taking the prompt for a game frame,
         leaves its up and down to the dynamics."""
         return self.code_motion is not None and bool(self.camera_axes[0, 0]) and not self.camera_axes[0, 1]
+
+    @property
+    def changed(self) -> torch.Tensor | None:
+        """The share of token positions the last step's dynamics changed, (B,) float on the device, against the
+        token grid as the camera left it; None before a step (after reset or undo). Computed when asked, so a
+        step pays nothing for it."""
+        if self._sampled_from is None:
+            return None
+        return (self.tokens != self._sampled_from).float().mean(1)
 
     @torch.inference_mode()
     def reset(self, image=None, drawn: bool | None = None) -> np.ndarray:
@@ -154,6 +163,7 @@ class World:
         self.history.clear()
         self.pending = None
         self.step_count = 0
+        self._sampled_from = None
         return self.frame
 
     def step(self, action: int) -> np.ndarray:
@@ -183,7 +193,7 @@ class World:
         if len(self.history) > self.undo_depth:
             self.history.pop(0)
         self.frames = self._next_frames(tokens)
-        self.changed = (tokens != self.tokens).float().mean(1)  # against the grid as the camera left it
+        self._sampled_from = self.tokens
         self.tokens = tokens
         self.pending = (tokens, actions)
         self.step_count += 1
@@ -222,6 +232,7 @@ class World:
             self.frames, self.tokens, self.pixels = last.frames, last.tokens, last.pixels
             self.camera, self.travel = last.camera, last.travel
             self.step_count -= 1
+            self._sampled_from = None
         return self.frame
 
     # --- internals ---------------------------------------------------------------------------

@@ -180,8 +180,11 @@ def test_changed_is_the_share_of_tokens_a_step_rewrote(prompt_array):
     rewritten = before.clone()
     rewritten[0, :3] = (before[0, :3] + 1) % world.dynamics.config.vocab_size  # 3 positions in world 0, none in 1
     world.sample_tokens = lambda actions: rewritten
+    assert world.changed is None  # no step yet
     world.step_batch([0, 0])
     assert world.changed.tolist() == pytest.approx([3 / before.shape[1], 0.0])
+    world.undo()
+    assert world.changed is None
 
 
 @pytest.mark.parametrize("threshold, kept", [(1e-9, True), (1.0, False)])

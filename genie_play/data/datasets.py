@@ -20,11 +20,13 @@ class Recording:
         steps = min(a["frames"].shape[1] for a in loaded)
         self.paths = paths
         self.arrays = {k: np.concatenate([a[k][:, :steps] for a in loaded]) for k in loaded[0]}
-        # (E,) str: the Procgen game of each environment's episodes
-        self.games = np.concatenate([[meta.get("game", "unknown")] * len(a["frames"]) for a, (_, meta) in zip(loaded, shards)])
-        # (E,) str: the render variant each environment was recorded in (collect's VARIANTS)
-        self.variants = np.concatenate([[meta.get("variant", "default")] * len(a["frames"])
-                                        for a, (_, meta) in zip(loaded, shards)])
+
+        def per_environment(key: str, default: str) -> np.ndarray:
+            """(E,) str: each environment's entry `key` of its shard's meta."""
+            return np.concatenate([[meta.get(key, default)] * len(a["frames"]) for a, (_, meta) in zip(loaded, shards)])
+
+        self.games = per_environment("game", "unknown")  # the Procgen game of each environment's episodes
+        self.variants = per_environment("variant", "default")  # the render variant (collect's VARIANTS)
         self.frame_skip = common_frame_skip(paths, [meta for _, meta in shards])
         if games:
             self._keep_games(games, f"{data_dir} ({split})")
