@@ -153,7 +153,7 @@ def measure_code_motion(weights_dir, data_dir, split: str = "train", clips: int 
     scene = [[round(float(dx), 3), round(float(dy), 3)] for dx, dy in motion]
     camera = [[dx, dy if axes == "xy" else 0.0] for dx, dy in scene]
     return {"code_motion": camera, "scene_motion": scene, "share": [round(float(x), 4) for x in share],
-            "code_labels": labels_from_motion(motion), "clips": clips, "transitions": clips * 15}
+            "code_labels": labels_from_motion(motion, used=share > 0), "clips": clips, "transitions": clips * 15}
 
 
 def save_code_motion(weights_dir, motion: list, source: str, labels: list[str] | None = None,

@@ -98,7 +98,8 @@ def collect(
     game: str = typer.Option("coinrun", help="any Procgen game"),
     levels: str = typer.Option("0:1000", help=f"level range A:B, levels A to B-1 (0 <= A < B <= {validate.MAX_LEVEL + 1}; "
                                               "keep train/val/test disjoint)"),
-    steps: int = typer.Option(64000, min=1, max=validate.MAX_COLLECT_STEPS, help="frames to record"),
+    steps: int = typer.Option(64000, min=1, max=validate.MAX_COLLECT_STEPS,
+                              help="frames to record, rounded up to whole shards (envs x shard steps each)"),
     split: str = typer.Option("train", callback=validate.split_name, help="train, val or test (a plain name)"),
     policy: str = typer.Option("explore", help="explore (held, biased actions) or uniform"),
     workers: int = typer.Option(2, min=1, max=validate.MAX_WORKERS, help="processes"),
@@ -112,7 +113,7 @@ def collect(
                                 "(plain, one tile theme) or mono (flat-coloured blocks: sketch-like)"),
 ):
     """Record Procgen episodes into shards (resumable: finished shards are skipped)."""
-    from genie_play.data.collect import collect as run_collect, summarize_coverage
+    from genie_play.data.collect import collect as run_collect, shards_for, summarize_coverage
 
     level_range = parse_levels(levels)
     validate.check_shard_size(envs, shard_steps)
@@ -121,7 +122,16 @@ def collect(
     with bar:
         stats = run_collect(out_dir, game, level_range, steps, split, policy, workers, envs, shard_steps, seed,
                             update, frame_skip, variant)
+    shards = shards_for(steps, envs, shard_steps)
+    if shards * envs * shard_steps != steps:
+        typer.echo(f"recorded {shards * envs * shard_steps} frames: --steps {steps} rounded up to {shards} "
+                   f"shard{'s' if shards > 1 else ''} of {envs} environment{'s' if envs > 1 else ''} x {shard_steps} steps")
     typer.echo("coverage: " + json.dumps(summarize_coverage(stats)))
+
+
+def file_size(size: int) -> str:
+    """Bytes as MB, or as kB under a tenth of a MB, where 0.0 MB would say nothing."""
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
 
 def game_names(text: str | None) -> list[str] | None:
@@ -162,8 +172,11 @@ def train_cmd(
                                                              "them join the random pictures, e.g. assets/photos"),
 ):
     """Train one stage, or all three. Under `torchrun --nproc_per_node=K` it trains with DistributedDataParallel."""
+    from genie_play.train.presets import PRESETS
     from genie_play.train.stage import train_all, train_stage
 
+    if stage not in (*PRESETS, "all"):
+        raise GenieError(f"unknown stage {stage!r} (choose {', '.join(PRESETS)} or all)")
     validate.check_output_folder(out)  # before any training
     if stage == "all":
         if not max_minutes:
@@ -254,7 +267,7 @@ def eval_cmd(
     change = report["token_change"]
     typer.echo(f"token_change: real {change['real']:.1%} a step, rollout {change['rollout']:.1%}")
     typer.echo("code_usage: " + " ".join(f"{u:.3f}" for u in report["code_usage"]))
-    typer.echo("code_effects: " + ", ".join(f"{row['code']} {row['effect']} ({row['share']:.0%})" for row in report["code_effects"]))
+    typer.echo("code_effects: " + ", ".join(f"{row['code']} {row['effect'] or 'unused'} ({row['share']:.0%})" for row in report["code_effects"]))
     for game, effects in report["action_effects"].items():
         typer.echo(f"action_nmi classes ({game}): {', '.join(effects)}")
     skip = report["frame_skip"]
@@ -301,7 +314,7 @@ def export(
         if target is None:
             typer.echo(f"skip {kind}: {src / f'{kind}.safetensors'} not found")
         else:
-            typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
+            typer.echo(f"wrote {target} ({file_size(target.stat().st_size)})")
 
 
 @app.command()

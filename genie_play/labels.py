@@ -142,10 +142,13 @@ def label_codes(world, prompts: list, steps: int = 4) -> list[dict]:
     return [asdict(measure_code(world, code, prompts, steps)) for code in range(world.num_actions)]
 
 
-def labels_from_motion(motion, threshold: float = MOTION_LABEL_PX) -> list[str]:
+def labels_from_motion(motion, threshold: float = MOTION_LABEL_PX, used=None) -> list[str]:
     """motion (A, 2): each code's mean scene shift (dx, dy) in px a step in recorded play -> a distinct name per
-    code for what it does to the player's view there ("right", "jump", "down-left", "still", "jump 2", ...)."""
-    return distinct_labels(label_for_motion(float(dx), float(dy), 0.0, threshold) for dx, dy in motion)
+    code for what it does to the player's view there ("right", "jump", "down-left", "still", "jump 2", ...).
+    used (A,) bool: whether the recording held the code at all; one it never held is "unused", not "still"."""
+    used = np.ones(len(motion), bool) if used is None else np.asarray(used, bool)
+    return distinct_labels(label_for_motion(float(dx), float(dy), 0.0, threshold) if seen else "unused"
+                           for (dx, dy), seen in zip(motion, used))
 
 
 def with_distinct_labels(rows: list[dict]) -> list[dict]:

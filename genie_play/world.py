@@ -33,6 +33,8 @@ from genie_play.sampling import keep_or_change, maskgit_decode
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_MASKGIT_STEPS = 4
+# px a step: a code's camera motion in play.json beyond this would cross the whole frame in one step.
+MAX_CODE_MOTION = 64.0
 # px: how far the camera takes a view up or down from where it started. Up and down the view does not wrap, and
 # the rows it uncovers mirror the rows at the edge, so beyond this they would crowd the picture out of the view.
 VERTICAL_TRAVEL = 16.0
@@ -399,10 +401,28 @@ def checked_code_motion(code_motion, num_actions: int, source: str = "code_motio
         motion = np.asarray(code_motion, dtype=np.float64)
     except (TypeError, ValueError):
         motion = None
-    if motion is None or motion.shape != (num_actions, 2) or not np.isfinite(motion).all():
+    if (motion is None or motion.shape != (num_actions, 2) or not np.isfinite(motion).all()
+            or np.abs(motion).max(initial=0) > MAX_CODE_MOTION):
         raise CheckpointError(f"{source}: camera motion must be {num_actions} pairs [dx, dy] of pixels a step, "
-                              f"one per latent code, got {str(code_motion)[:60]}")
+                              f"each within ±{MAX_CODE_MOTION:g}, one per latent code, got {shortened(code_motion)}")
     return motion
+
+
+def shortened(value, width: int = 60) -> str:
+    """A setting's value as JSON for an error message, cut to `width` characters with an ellipsis."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def checked_code_labels(labels: list[str] | None, num_actions: int, source: str) -> list[str] | None:
+    """None, or one non-empty name per latent code."""
+    if labels is not None and (len(labels) != num_actions or not all(name.strip() for name in labels)):
+        raise CheckpointError(f"{source}: code_labels must be {num_actions} non-empty names, one per latent code, "
+                              f"got {shortened(labels)}")
+    return labels
 
 
 def check_compatible(tokenizer: Tokenizer, dynamics: Dynamics, lam: LatentActionModel | None) -> None:
@@ -450,18 +470,18 @@ def checked_play_settings(settings, source) -> dict:
     settings = {k: v for k, v in settings.items() if v is not None}
     t, steps, labels = settings.get("temperature"), settings.get("maskgit_steps"), settings.get("code_labels")
     if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < float("inf")):
-        raise CheckpointError(f"{source}: temperature must be a number >= 0, got {t!r:.40}")
+        raise CheckpointError(f"{source}: temperature must be a number >= 0, got {shortened(t, 40)}")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-        raise CheckpointError(f"{source}: maskgit_steps must be an integer >= 1, got {steps!r:.40}")
+        raise CheckpointError(f"{source}: maskgit_steps must be an integer >= 1, got {shortened(steps, 40)}")
     keep = settings.get("keep_still_pixels")
     if keep is not None and not isinstance(keep, bool):
-        raise CheckpointError(f"{source}: keep_still_pixels must be true or false, got {keep!r:.40}")
+        raise CheckpointError(f"{source}: keep_still_pixels must be true or false, got {shortened(keep, 40)}")
     threshold = settings.get("keep_threshold")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
                                   or not 0 < threshold <= 1):
-        raise CheckpointError(f"{source}: keep_threshold must be a number in (0, 1], got {threshold!r:.40}")
+        raise CheckpointError(f"{source}: keep_threshold must be a number in (0, 1], got {shortened(threshold, 40)}")
     if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)):
-        raise CheckpointError(f"{source}: code_labels must be a list of names, got {labels!r:.40}")
+        raise CheckpointError(f"{source}: code_labels must be a list of names, got {shortened(labels, 40)}")
     return settings
 
 
@@ -487,7 +507,8 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
                     f"{play_json if play_json.exists() else files['dynamics']}: maskgit_steps")
     kwargs.setdefault("temperature", play.get("temperature", DEFAULT_TEMPERATURE))
     kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
-    kwargs.setdefault("code_labels", play.get("code_labels"))
+    kwargs.setdefault("code_labels", checked_code_labels(play.get("code_labels"), dynamics.config.num_actions,
+                                                         f"{play_json if play_json.exists() else files['dynamics']}"))
     kwargs.setdefault("keep_still_pixels", play.get("keep_still_pixels", True))
     kwargs.setdefault("keep_threshold", play.get("keep_threshold"))
     if "code_motion" not in kwargs:

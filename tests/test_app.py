@@ -311,6 +311,16 @@ def test_screenshots_are_numbered_pngs(make_app, tmp_path):
         assert np.array_equal(np.asarray(image.convert("RGB"))[::2, ::2], PROMPT)
 
 
+def test_a_failed_screenshot_names_its_folder_and_play_goes_on(make_app, tmp_path):
+    app = make_app()
+    (tmp_path / "shots").write_text("a file where the folder should be")
+    press(app, pygame.K_F12)
+    assert "screenshot failed" in toasts(app) and str(tmp_path / "shots") in toasts(app)
+    press(app, pygame.K_RIGHT)
+    settle(app)
+    assert app.play.step_count == 1
+
+
 def test_recording_writes_an_animated_gif(make_app, tmp_path, clock):
     app = make_app()
     press(app, pygame.K_g)
@@ -551,6 +561,13 @@ def test_sketch_save_never_overwrites_other_files(make_app, tmp_path):
         assert np.array_equal(np.asarray(image.convert("RGB")), app.sketch.canvas.pixels)
     assert sorted(p.name for p in tmp_path.glob("mine*")) == ["mine-0001.png", "mine.png"]
     assert is_saved_drawing(saved) and not is_saved_drawing(existing)  # opened again, it plays as a drawing
+    first = saved.read_bytes()
+    press(app, pygame.K_n)  # a new drawing saves to a new file and leaves the first one as it was
+    drag(app, (20, 20), (30, 20))
+    press(app, pygame.K_s)
+    assert saved.read_bytes() == first
+    with Image.open(tmp_path / "mine-0002.png") as image:
+        assert np.array_equal(np.asarray(image.convert("RGB")), app.sketch.canvas.pixels)
 
 
 def test_sketch_default_folder_is_numbered(make_app, tmp_path):

@@ -55,11 +55,12 @@ def test_render_writes_a_png_strip(cli, prompt_png, tmp_path):
     assert np.array_equal(strip[:, :64], texture(2))
 
 
-@pytest.mark.parametrize("actions", ["1,x", "9", ","])
-def test_render_refuses_bad_actions(cli, prompt_png, tmp_path, actions):
+@pytest.mark.parametrize("actions, says", [("1,x", "'x'"), ("9", "0..7"), (",", "no actions given"),
+                                           ("1,,2", "empty entry"), ("1,2,", "empty entry")])
+def test_render_refuses_bad_actions(cli, prompt_png, tmp_path, actions, says):
     result = cli("render", "--image", prompt_png, "--actions", actions, "--out", tmp_path / "c.gif")
     assert result.exit_code == 2
-    assert "--actions" in result.output
+    assert "--actions" in result.output and says in " ".join(result.output.split())
     assert not (tmp_path / "c.gif").exists()
 
 

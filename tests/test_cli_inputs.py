@@ -91,6 +91,23 @@ def test_collect_records_high_levels_and_seeds(tmp_path, levels, seed):
     assert len(list((out / "train").glob("*.npz"))) == 1
 
 
+def test_collect_says_when_it_rounds_the_frames_up_to_whole_shards(tmp_path):
+    pytest.importorskip("procgen")
+    out = tmp_path / "d"
+    result = run("collect", out, "--levels", "0:4", "--steps", 3, "--envs", 1, "--shard-steps", 2, "--workers", 1)
+    assert result.exit_code == 0, result.output
+    assert "recorded 4 frames: --steps 3 rounded up to 2 shards of 1 environment x 2 steps" in result.output
+    assert len(list((out / "train").glob("*.npz"))) == 2
+    exact = run("collect", tmp_path / "e", "--levels", "0:4", "--steps", 2, "--envs", 1, "--shard-steps", 2, "--workers", 1)
+    assert exact.exit_code == 0 and "rounded up" not in exact.output
+
+
+def test_train_names_every_stage_when_one_is_misspelt(tmp_path):
+    one_error_line(run("train", "alll", "--data", tmp_path, "--out", tmp_path / "out"),
+                   "unknown stage 'alll' (choose tokenizer, lam, dynamics, gate or all)")
+    assert not (tmp_path / "out").exists()
+
+
 # --- numbers out of range: typer's usage box, nothing done ------------------------------------------
 COLLECT = ("collect", "OUT")
 TRAIN = ("train", "tokenizer", "--preset", "tiny", "--data", "DATA", "--out", "OUT")

@@ -260,6 +260,12 @@ BAD_PLAY = {
     "keep threshold zero": ('{"keep_threshold": 0}', "keep_threshold must be a number in (0, 1]"),
     "keep threshold over one": ('{"keep_threshold": 1.5}', "keep_threshold must be a number in (0, 1]"),
     "keep threshold a string": ('{"keep_threshold": "half"}', "keep_threshold must be a number in (0, 1]"),
+    "labels too few": ('{"code_labels": ["a", "b"]}', "code_labels must be 8 non-empty names"),
+    "labels too many": ('{"code_labels": ' + str([f"c{k}" for k in range(9)]).replace("'", '"') + '}',
+                        "code_labels must be 8 non-empty names"),
+    "labels empty": ('{"code_labels": ' + str([" "] * 8).replace("'", '"') + '}', "code_labels must be 8 non-empty names"),
+    "camera motion huge": ('{"code_motion": ' + str([[1e19, 0]] * 8) + '}', "camera motion must be 8 pairs"),
+    "camera motion past a frame": ('{"code_motion": ' + str([[0, 65]] * 8) + '}', "each within ±64"),
 }
 
 
@@ -270,6 +276,15 @@ def test_bad_play_settings_fail_at_load_not_at_the_first_step(tiny_weights, name
     with pytest.raises(CheckpointError) as info:
         load_world(tiny_weights, device="cpu")
     one_line(str(info.value), str(tiny_weights / "play.json"), fragment)
+
+
+def test_bad_play_settings_name_the_value_as_json(tiny_weights):
+    (tiny_weights / "play.json").write_text('{"maskgit_steps": true}')
+    with pytest.raises(CheckpointError, match="got true$"):
+        load_world(tiny_weights, device="cpu")
+    (tiny_weights / "play.json").write_text('{"code_motion": ' + str([[1e19, 0]] * 8) + '}')
+    with pytest.raises(CheckpointError, match=r"got \[\[1e\+19, 0\], .*…$"):
+        load_world(tiny_weights, device="cpu")
 
 
 def test_play_settings_nulls_are_defaults_and_unknown_keys_are_ignored(tiny_weights):

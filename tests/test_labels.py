@@ -68,6 +68,7 @@ def test_labels_from_motion_name_what_each_code_does_to_the_view():
               [-0.046, -0.098], [-0.055, 1.799], [0.011, -0.033], [-0.061, 1.9]]
     assert labels_from_motion(motion) == ["right", "left", "down-right", "down", "still", "jump", "still 2", "jump 2"]
     assert labels_from_motion([[0.3, 0.3]], threshold=0.5) == ["still"]
+    assert labels_from_motion([[0, 0], [0, 0], [0, 0]], used=[True, False, False]) == ["still", "unused", "unused 2"]
     assert labels_from_motion([[0.3, 0.3]], threshold=0.2) == ["jump-left"]  # the camera follows: scene right = player left
 
 

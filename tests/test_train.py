@@ -227,6 +227,7 @@ def test_export_writes_float16_weights_and_refuses_to_overwrite(trained, tmp_pat
     weights = tmp_path / "weights"
     result = cli("export", trained, weights)
     assert result.exit_code == 0, result.output
+    assert " kB)" in result.output and "(0.0 MB)" not in result.output  # the tiny files' sizes say something
     for stage in STAGES:
         src, dst = trained / f"{stage}.safetensors", weights / f"{stage}.safetensors"
         with safe_open(str(dst), "pt") as f:

@@ -74,9 +74,11 @@ def parse_actions(text: str, num_actions: int, names: list[str] | None = None) -
     by_name = {}
     for code, name in enumerate(names or []):
         by_name[name.casefold()] = by_name[name.replace(" ", "").casefold()] = code
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not parts:
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
         raise typer.BadParameter("no actions given", param_hint="--actions")
+    if not all(parts):  # "right,,left": a code left out by mistake, not one to skip
+        raise typer.BadParameter(f"{text!r}: an empty entry between commas", param_hint="--actions")
     if len(parts) > validate.MAX_RENDER_CODES:
         raise typer.BadParameter(f"{len(parts)} codes; at most {validate.MAX_RENDER_CODES}", param_hint="--actions")
     unknown = [part for part in parts if not INTEGER.fullmatch(part) and part.casefold() not in by_name]
@@ -124,7 +126,8 @@ def sketch(
     device: str = DeviceOption,
     seed: int = SeedOption,
     out: Path | None = typer.Option(None, "--out", parser=png_path,
-                                    help="PNG to save the sketch to (S); never overwrites an existing file"),
+                                    help="PNG to save the sketch to (S; S again updates it, after N a new "
+                                    "drawing gets a numbered name); never overwrites an existing file"),
     trace: Path | None = typer.Option(None, "--trace", parser=path_text, help="image shown under the canvas to trace over"),
     scale: int = typer.Option(8, "--scale", min=1, max=MAX_SCALE, help="window pixels per canvas pixel"),
     camera: bool = CameraOption,

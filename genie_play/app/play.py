@@ -289,7 +289,7 @@ class PlayScreen:
         try:
             path = save_png(self.frame, numbered_path(self.app.screenshot_dir, "genie", ".png"), self.app.scale)
         except OSError as error:
-            self.app.toasts.show(f"screenshot failed: {error.strerror or error}", RED)
+            self.app.toasts.show(f"screenshot failed: {error.strerror or error} ({self.app.screenshot_dir})", RED)
             return None
         self.app.toasts.show(f"saved {path}", GREEN)
         return path

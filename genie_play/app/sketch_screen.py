@@ -70,7 +70,7 @@ class SketchScreen:
         self.canvas = SketchCanvas.starter(size)
         self.out = out              # requested file for the first save, never silently overwritten
         self.sketch_dir = sketch_dir
-        self.saved_path: Path | None = None  # this session's file: later saves update it
+        self.saved_path: Path | None = None  # this drawing's file: later saves update it, until N clears the canvas
         self.tool = "brush"
         self.color_name = "platform"
         self.free_hue, self.free_value = 0.0, 0.9
@@ -154,6 +154,7 @@ class SketchScreen:
             self.canvas.undo()
         elif name == "n":
             self.canvas.clear()
+            self.saved_path = None  # a new drawing: its first save takes a new file, the last one stays
         elif name == "t":
             self.trace_visible = not self.trace_visible
         elif name in ("s", "f12"):

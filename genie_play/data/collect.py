@@ -148,6 +148,11 @@ def shard_seed(seed: int, start: int, shard: int) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFF_FFFF
 
 
+def shards_for(steps: int, num_envs: int, steps_per_shard: int) -> int:
+    """How many shards of num_envs x steps_per_shard frames hold at least `steps` frames."""
+    return max(1, -(-steps // (num_envs * steps_per_shard)))
+
+
 def plan_jobs(out_dir: Path, game: str, levels: tuple[int, int], steps: int, split: str, policy: str,
               num_envs: int = 16, steps_per_shard: int = 500, seed: int = 0,
               frame_skip: int = 1, variant: str = "default") -> list[CollectJob]:
@@ -167,8 +172,7 @@ def plan_jobs(out_dir: Path, game: str, levels: tuple[int, int], steps: int, spl
     for name, value in (("frames to record", steps), ("environments a shard", num_envs), ("steps a shard", steps_per_shard)):
         if value < 1:
             raise DataError(f"bad number of {name}: {value} (need >= 1)")
-    per_shard = num_envs * steps_per_shard
-    n_shards = max(1, -(-steps // per_shard))
+    n_shards = shards_for(steps, num_envs, steps_per_shard)
     skip = f"-skip{frame_skip}" if frame_skip > 1 else ""
     look = f"-{variant}" if variant != "default" else ""
     return [
