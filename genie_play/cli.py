@@ -140,6 +140,16 @@ def game_names(text: str | None) -> list[str] | None:
     return names or None
 
 
+@contextlib.contextmanager
+def resumable_on_interrupt(out: Path):
+    """Ctrl-C during training: a line saying how to go on, exit code 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: the same command with --resume goes on from the last checkpoint in {out}", err=True)
+        raise typer.Exit(130) from None
+
+
 @app.command("train")
 @exit_on_genie_error
 def train_cmd(
@@ -184,7 +194,7 @@ def train_cmd(
         if tokenizer or lam or batch_size or lr or only or still_games or photos:
             raise GenieError("train all: --tokenizer, --lam, --batch-size, --lr, --only, --still-games and --photos apply "
                              "to one stage; train stages one by one")
-        with contextlib.ExitStack() as bars:
+        with resumable_on_interrupt(out), contextlib.ExitStack() as bars:
             def progress_for(name):
                 return bars.enter_context(progress_bar(f"train {name}")[0]).update
             results = train_all(data, out, max_minutes, preset, resume, device, seed, threads, init, max_steps, progress_for)
@@ -193,7 +203,7 @@ def train_cmd(
         return
     fresh = resume and not (Path(out) / f"{stage}.safetensors").exists()
     bar, update = progress_bar(f"train {stage}")
-    with bar:
+    with resumable_on_interrupt(out), bar:
         metrics = train_stage(stage, data, out, preset, max_steps, batch_size, resume, device, tokenizer, lam, seed, threads,
                               max_minutes, init, lr, update, only, game_names(still_games), photos)
     if fresh:  # said after the run, so that a user error stays a single line

@@ -117,6 +117,20 @@ def test_training_into_an_existing_checkpoint_without_resume_is_refused(trained,
     assert (ckpt.read_bytes(), log.read_text()) == before
 
 
+@pytest.mark.parametrize("stage", ["tokenizer", "all"])
+def test_ctrl_c_during_training_says_how_to_go_on(data, tmp_path, monkeypatch, stage):
+    import genie_play.train.stage as stages
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(stages, "train_stage", interrupted)
+    monkeypatch.setattr(stages, "train_all", interrupted)
+    out = tmp_path / "out"
+    result = train(stage, data, out, *(["--max-minutes", 1] if stage == "all" else []))
+    assert result.exit_code == 130
+    assert result.stderr.strip() == f"interrupted: the same command with --resume goes on from the last checkpoint in {out}"
+
+
 def test_resume_continues_from_the_saved_step(data, tmp_path):
     out = tmp_path / "out"
     assert train("tokenizer", data, out).exit_code == 0

@@ -211,6 +211,6 @@ def summarize_coverage(stats: list[dict]) -> dict:
     episodes = sum(s["episodes"] for s in stats)
     return {
         "episodes": episodes,
-        "mean_episode_length": float(np.mean([s["mean_episode_length"] for s in stats])) if stats else 0.0,
-        "coin_rate": float(sum(s["coin_rate"] * s["episodes"] for s in stats) / max(episodes, 1)),
+        "mean_episode_length": round(float(np.mean([s["mean_episode_length"] for s in stats])), 2) if stats else 0.0,
+        "coin_rate": round(float(sum(s["coin_rate"] * s["episodes"] for s in stats) / max(episodes, 1)), 4),
     }
