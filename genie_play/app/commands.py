@@ -78,7 +78,7 @@ def parse_actions(text: str, num_actions: int, names: list[str] | None = None) -
     if not any(parts):
         raise typer.BadParameter("no actions given", param_hint="--actions")
     if not all(parts):  # "right,,left": a code left out by mistake, not one to skip
-        raise typer.BadParameter(f"{text!r}: an empty entry between commas", param_hint="--actions")
+        raise typer.BadParameter(f"{text!r} has an empty entry", param_hint="--actions")
     if len(parts) > validate.MAX_RENDER_CODES:
         raise typer.BadParameter(f"{len(parts)} codes; at most {validate.MAX_RENDER_CODES}", param_hint="--actions")
     unknown = [part for part in parts if not INTEGER.fullmatch(part) and part.casefold() not in by_name]
