@@ -131,6 +131,15 @@ def test_mimic_command_replays_the_clip(cli, tmp_path):
     assert cli("mimic", "--video", clip, "--out", out, "--overwrite").exit_code == 0
 
 
+def test_mimic_says_env_does_not_apply_to_a_gif(cli, tmp_path):
+    clip = write_gif(tmp_path / "src.gif", fake_clip([1, 2, 0]))
+    result = cli("mimic", "--video", clip, "--out", tmp_path / "out.gif", "--env", 3)
+    assert result.exit_code == 0, result.output
+    assert f"note: --env picks an environment of a .npz shard; {clip} has one, so --env 3 was not used" in result.stderr
+    quiet = cli("mimic", "--video", clip, "--out", tmp_path / "out2.gif")
+    assert "--env" not in quiet.stderr
+
+
 def test_mimic_command_bad_clip_is_one_line_error(cli, tmp_path):
     Image.fromarray(texture(1)).save(tmp_path / "still.png")
     result = cli("mimic", "--video", tmp_path / "still.png", "--out", tmp_path / "o.gif")

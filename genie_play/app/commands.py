@@ -249,6 +249,9 @@ def mimic(
     world = open_world(weights, device, seed)
     prompt = load_image(image, size=world.image_size) if image is not None else None  # a bad prompt fails first
     clip = load_clip(video, size=world.image_size, env=env, start=start, frames=frames)
+    if env and (video.is_dir() or video.suffix.lower() != ".npz"):
+        typer.echo(f"note: --env picks an environment of a .npz shard; {video} has one, so --env {env} was not used",
+                   err=True)
     validate.check_output_pixels(len(clip), world.image_size, 2 * world.image_size, scale, str(out))
     codes = infer_codes(world, clip.frames)
     names = code_names(world)
