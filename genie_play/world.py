@@ -503,17 +503,16 @@ def load_world(weights_dir: str | Path | None = None, device: str = "auto", seed
     play = play_settings(files["dynamics"].parent) or checked_play_settings(
         describe(files["dynamics"])["provenance"].get("play", {}), f"{files['dynamics']} (play settings in its provenance)")
     play_json = files["dynamics"].parent / "play.json"
-    steps_source = ("--maskgit-steps" if "maskgit_steps" in kwargs else
-                    f"{play_json if play_json.exists() else files['dynamics']}: maskgit_steps")
+    source = play_json if play_json.exists() else files["dynamics"]  # where the play settings came from
+    steps_source = "--maskgit-steps" if "maskgit_steps" in kwargs else f"{source}: maskgit_steps"
     kwargs.setdefault("temperature", play.get("temperature", DEFAULT_TEMPERATURE))
     kwargs.setdefault("maskgit_steps", play.get("maskgit_steps", DEFAULT_MASKGIT_STEPS))
-    kwargs.setdefault("code_labels", checked_code_labels(play.get("code_labels"), dynamics.config.num_actions,
-                                                         f"{play_json if play_json.exists() else files['dynamics']}"))
+    kwargs.setdefault("code_labels", checked_code_labels(play.get("code_labels"), dynamics.config.num_actions, source))
     kwargs.setdefault("keep_still_pixels", play.get("keep_still_pixels", True))
     kwargs.setdefault("keep_threshold", play.get("keep_threshold"))
     if "code_motion" not in kwargs:
         kwargs["code_motion"] = checked_code_motion(play.get("code_motion"), dynamics.config.num_actions,
-                                                    f"{play_json if play_json.exists() else files['dynamics']}: code_motion")
+                                                    f"{source}: code_motion")
     check_maskgit_steps(kwargs["maskgit_steps"], dynamics.config.tokens_per_frame, steps_source,
                         GenieError if steps_source == "--maskgit-steps" else CheckpointError)
     if kwargs["code_motion"] is not None and files["gate"].exists():
