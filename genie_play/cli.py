@@ -196,6 +196,7 @@ def train_cmd(
                              "to one stage; train stages one by one")
         with resumable_on_interrupt(out), contextlib.ExitStack() as bars:
             def progress_for(name):
+                bars.close()  # the last stage's bar ends before the next one starts, so they print in order
                 return bars.enter_context(progress_bar(f"train {name}")[0]).update
             results = train_all(data, out, max_minutes, preset, resume, device, seed, threads, init, max_steps, progress_for)
         for name, metrics in results.items():

@@ -172,6 +172,8 @@ def test_train_all_trains_three_stages_and_resume_skips_the_finished(mixed_data,
             "--max-minutes", "5")
     first = cli(*args)
     assert first.exit_code == 0, first.output
+    bars = [first.output.index(f"train {stage} ") for stage in ("tokenizer", "lam", "dynamics")]
+    assert bars == sorted(bars), first.output  # each stage's bar printed when it ends, in order
     for stage in ("tokenizer", "lam", "dynamics"):
         prov = describe(out / f"{stage}.safetensors")["provenance"]
         assert prov["finished"] is True
