@@ -83,6 +83,33 @@ def stamp_hero(pixels: np.ndarray, left: int, top: int) -> None:
     pixels[y0:y1, x0:x1] = np.rint(under + weight * (sprite - under)).astype(np.uint8)
 
 
+def find_heroes(pixels: np.ndarray) -> list[tuple[int, int]]:
+    """pixels (size, size, 3) uint8 -> the top-left (left, top) of every hero stamp drawn whole into it, found by
+    the stamp's solid pixels, which stamp_hero draws in exactly its own colours whatever lies under them."""
+    colours, cover = hero_sprite(hero_unit(pixels.shape[0]))
+    height, width = cover.shape
+    rows, cols = pixels.shape[0] - height + 1, pixels.shape[1] - width + 1
+    if rows <= 0 or cols <= 0:
+        return []
+    match = np.ones((rows, cols), bool)  # (top, left): every solid pixel so far in its colour
+    for dy, dx in zip(*np.nonzero(cover == 1.0)):
+        match &= (pixels[dy:dy + rows, dx:dx + cols] == colours[dy, dx]).all(-1)
+    return [(int(left), int(top)) for top, left in zip(*np.nonzero(match))]
+
+
+def remove_heroes(pixels: np.ndarray, heroes: list[tuple[int, int]]) -> np.ndarray:
+    """pixels (size, size, 3) uint8 with hero stamps at `heroes` (find_heroes) -> a copy without them: each
+    stamp's box filled, row by row, from the nearer of the pixels just left and right of it."""
+    width, height = hero_size(pixels.shape[0])
+    out = pixels.copy()
+    for left, top in heroes:
+        columns = np.arange(left, left + width)
+        nearest = np.where(columns - left < width / 2, left - 1, left + width)  # each column's nearer side
+        nearest = np.where(nearest < 0, left + width, np.where(nearest >= pixels.shape[1], left - 1, nearest))
+        out[top:top + height, left:left + width] = out[top:top + height, np.clip(nearest, 0, pixels.shape[1] - 1)]
+    return out
+
+
 def spawn_point(size: int = 64) -> tuple[int, int]:
     """Top-left of the hero where the world expects it (CoinRun's player position), in a (size, size) frame."""
     unit = hero_unit(size)

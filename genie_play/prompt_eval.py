@@ -15,6 +15,10 @@ all codes step together, one world each. Figures (means over codes and seeds unl
   camera follows the player in CoinRun, so a hero walking right shows as the scene moving left.
 - consistent codes: codes whose horizontal scene shift has the same sign on at least 80% of the prompts
   (a shift within 0.5 px of 0 has no sign).
+- a hero stamp that the world keeps on screen while the camera moves the level (World.heroes) is scored
+  apart: kept PSNR, spreads and scene shifts are measured on the level, the hero's box filled from its row
+  (genie_play.levels.remove_heroes) in the prompt and in every frame, and `hero_stays` says whether every
+  frame shows each hero whole where the prompt has it.
 
 Prompts are grouped by kind: the sub-folder of DIR an image is in, else its name up to the first '-' or
 '_' (sketch-*.png, photo-*.png). A strip PNG per prompt shows seed 0: a row per code, steps 0..8.
@@ -32,6 +36,7 @@ from genie_play.atomic import refuse_to_replace, write_text_atomic
 from genie_play.errors import GenieError
 from genie_play.images import is_saved_drawing, load_image
 from genie_play.labels import frame_change, scene_shift
+from genie_play.levels import find_heroes, remove_heroes
 from genie_play.media import save_png
 from genie_play.metrics import shifted_psnr
 
@@ -147,8 +152,17 @@ def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     return 255.0 * frame_change(a, b)
 
 
-def score_prompt(frames: np.ndarray, prompt: np.ndarray, max_shift: int = MAX_SHIFT) -> dict:
-    """frames (S, A, T + 1, H, W, 3) uint8 from hold_each_code, prompt (H, W, 3) uint8 -> the figures of one prompt."""
+def score_prompt(frames: np.ndarray, prompt: np.ndarray, max_shift: int = MAX_SHIFT,
+                 heroes: list[tuple[int, int]] = ()) -> dict:
+    """frames (S, A, T + 1, H, W, 3) uint8 from hold_each_code, prompt (H, W, 3) uint8 -> the figures of one prompt.
+    heroes: the (left, top) of each hero the world kept on screen, scored apart from the level."""
+    hero_figures = {}
+    if heroes:
+        shown = frames.reshape(-1, *frames.shape[-3:])
+        stays = all(set(heroes) <= set(find_heroes(frame)) for frame in shown)
+        hero_figures = {"heroes": [list(spot) for spot in heroes], "hero_stays": stays}
+        frames = np.stack([remove_heroes(frame, list(heroes)) for frame in shown]).reshape(frames.shape)
+        prompt = remove_heroes(prompt, list(heroes))
     seeds, codes = frames.shape[:2]
     kept = shifted_psnr(frames[:, :, 1:], prompt, max_shift)  # (S, A, T)
     last = frames[:, :, -1]  # (S, A, H, W, 3)
@@ -166,6 +180,7 @@ def score_prompt(frames: np.ndarray, prompt: np.ndarray, max_shift: int = MAX_SH
         "spread_seeds_t8": round(float(spread_seeds), 3),
         "spread_ratio_t8": ratio(spread_codes, spread_seeds),
         "scene_shift_t8": [[round(float(dx), 2), round(float(dy), 2)] for dx, dy in shifts.mean(axis=0)],  # (A, 2)
+        **hero_figures,
     }
 
 
@@ -206,6 +221,8 @@ def summarize(rows: list[dict]) -> dict:
         # codes that do one horizontal thing on CONSISTENT_SHARE of the prompts, "no horizontal shift" included
         "consistent_or_still_codes": sum(code["consistent"] or code["still_share"] >= CONSISTENT_SHARE for code in codes),
         "consistent_codes_dy": sum(code["consistent_dy"] for code in codes),  # one vertical way (+ down) instead
+        "prompts_with_heroes": sum("heroes" in row for row in rows),
+        "heroes_stayed": sum(bool(row.get("hero_stays")) for row in rows),
         "codes": codes,
     }
 
@@ -238,7 +255,9 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
     for done, (prompt, image) in enumerate(zip(prompts, images), 1):
         drawn = settings.drawn or is_saved_drawing(prompt.path)
         frames = hold_each_code(world, image, seeds, drawn=drawn)
-        rows.append({"name": prompt.name, "kind": prompt.kind, "drawn": drawn, **score_prompt(frames, image)})
+        heroes = [(left, top) for left, top, _ in world.heroes[0]]  # every world plays the same prompt
+        rows.append({"name": prompt.name, "kind": prompt.kind, "drawn": drawn,
+                     **score_prompt(frames, image, heroes=heroes)})
         strips[prompt.name] = strip(frames[0])
         if progress:
             progress(done, len(prompts))
@@ -270,7 +289,9 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(f"{name} ({summary['prompts']} prompts): {figures(summary)}  "
                      f"consistent codes {summary['consistent_codes']}/{len(summary['codes'])} "
                      f"(with still ones {summary['consistent_or_still_codes']}), "
-                     f"one vertical way {summary['consistent_codes_dy']}")
+                     f"one vertical way {summary['consistent_codes_dy']}"
+                     + (f", hero on screen where drawn in every frame {summary['heroes_stayed']}/"
+                        f"{summary['prompts_with_heroes']}" if summary["prompts_with_heroes"] else ""))
     labels = report.get("code_labels") or []
     for code in report["codes"]:
         label = f" {labels[code['code']]}" if code["code"] < len(labels) else ""

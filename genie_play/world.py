@@ -11,6 +11,9 @@ at the prompt, judges to scroll sideways, and up and down only where it says so 
 except a drawing made in the app (reset's `drawn`), which it moves both ways. Where the camera moves a view up
 and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py). With a keep threshold
 (`keep_threshold` in play.json) a game frame's positions decide keep-or-change first (genie_play/sampling.py).
+A hero stamped into a picture the camera moves (genie_play.levels.find_heroes) stays where it was drawn on screen
+while the level moves under it, as the games' view follows their player: the world plays the picture without
+it and draws it over every frame shown.
 """
 
 import hashlib
@@ -27,6 +30,7 @@ from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
 from genie_play.graphs import Captured, GraphSet
+from genie_play.levels import find_heroes, hero_size, hero_sprite, hero_unit, remove_heroes
 from genie_play.models import CameraGate, Dynamics, LatentActionModel, Tokenizer
 from genie_play.sampling import keep_or_change, maskgit_decode
 
@@ -84,6 +88,8 @@ class World:
         self.travel = np.zeros(batch)  # (B,) px the camera has moved each view up (-) or down (+), |.| <= VERTICAL_TRAVEL
         self.camera_gate = camera_gate.eval() if camera_gate is not None else None
         self.camera_axes = np.ones((batch, 2), bool)  # (B, 2): whether the camera moves each world's view in x, y
+        # per world: each hero's (left, top) on screen and its pixels as the prompt drew them (h, w, 3) uint8
+        self.heroes: list[list[tuple[int, int, np.ndarray]]] = [[] for _ in range(batch)]
         on_cuda = self.device.type == "cuda"
         self.bf16 = on_cuda if bf16 is None else bf16  # None: on CUDA only
         self.cuda_graphs = on_cuda and cuda_graphs  # CUDA only
@@ -149,19 +155,20 @@ class World:
         self._clear_cache()
         prompt = torch.from_numpy(self.prompt).to(self.device)
         no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
-        tokens = self.tokenizer.encode(prompt)  # (B, N); in float32, so bf16 does not move the prompt's tokens
         if self.prompt_drawn:
             self.camera_axes = np.ones((self.batch, 2), bool)
         elif self.camera_gate is not None and self.code_motion is not None:
             self.camera_axes = self.camera_gate.camera_axes(prompt).cpu().numpy()
         if self.code_motion is not None:  # in place: a captured CUDA graph reads this tensor
             self._deciding.copy_(torch.from_numpy(~self.camera_axes[:, 1]))
+        prompt = self._level_of(prompt)
+        tokens = self.tokenizer.encode(prompt)  # (B, N); in float32, so bf16 does not move the prompt's tokens
         with self._precision():
             self.dynamics.push_frame(tokens, no_action, self.cache)
             self.pixels = prompt.clone() if self.keep_still_pixels else self.tokenizer.decode(tokens)
-        self.frames = self.pixels.cpu().numpy()
-        self.tokens = tokens
         self.camera, self.travel = np.zeros((self.batch, 2)), np.zeros(self.batch)
+        self.frames = self._shown(self.pixels)
+        self.tokens = tokens
         self.history.clear()
         self.pending = None
         self.step_count = 0
@@ -277,11 +284,34 @@ class World:
                 cached[:, b] = scroll(cached[:, b], dx, dy, 1, (1, 2))
         self.tokens, self.pixels = tokens.view(self.batch, -1), pixels
 
+    def _level_of(self, prompt: torch.Tensor) -> torch.Tensor:
+        """prompt (B, H, W, 3) uint8 -> the same without the hero stamps of the views the camera moves, which it
+        finds and keeps in self.heroes to draw over every frame shown (the camera moves the level, not the hero)."""
+        width, height = hero_size(self.image_size)
+        moving = self.camera_axes.any(1) if self.code_motion is not None else np.zeros(self.batch, bool)  # (B,)
+        found = [find_heroes(self.prompt[b]) if moving[b] else [] for b in range(self.batch)]
+        self.heroes = [[(left, top, self.prompt[b, top:top + height, left:left + width].copy()) for left, top in spots]
+                       for b, spots in enumerate(found)]
+        if not any(found):
+            return prompt
+        level = np.stack([remove_heroes(self.prompt[b], found[b]) for b in range(self.batch)])
+        return torch.from_numpy(level).to(self.device)
+
     def _shown(self, pixels: torch.Tensor) -> np.ndarray:
-        """The world's own frames (B, H, W, 3) uint8 on the device -> what the player sees: panned by the camera."""
+        """The world's own frames (B, H, W, 3) uint8 on the device -> what the player sees: panned by the camera,
+        with the heroes drawn where they stand on screen."""
         if self.code_motion is not None:
             pixels = shift_frames(pixels, np.floor(self.camera + 0.5))
-        return pixels.cpu().numpy()
+        frames = pixels.cpu().numpy()
+        if not any(self.heroes):
+            return frames
+        frames = frames.copy()  # on the CPU the array shares the world's own pixels, which have no hero
+        drawn = hero_sprite(hero_unit(self.image_size))[1] > 0  # (h, w): the pixels a stamp covers, even in part
+        for b, heroes in enumerate(self.heroes):
+            for left, top, sprite in heroes:
+                box = frames[b, top:top + sprite.shape[0], left:left + sprite.shape[1]]
+                box[drawn] = sprite[drawn]
+        return frames
 
     def _sync(self) -> None:
         if self.device.type == "cuda":

@@ -383,3 +383,31 @@ def test_motion_command_measures_on_the_games_asked_for(tmp_path, tiny_weights):
     assert saved["code_motion"] == ninja["code_motion"]
     assert "games ninja" in saved["code_motion_source"] and "--games ninja" in saved["code_motion_source"]
     assert "games ninja" in saved["code_labels_source"] and "--games ninja --save --labels" in saved["code_labels_source"]
+
+
+# --- the hero stays on screen ---------------------------------------------------------------------------------
+def test_a_stamped_hero_stays_on_screen_while_the_camera_moves_the_level():
+    from genie_play.levels import find_heroes, hero_size, hero_sprite, spawn_point, starter_level
+
+    level = starter_level()
+    world = make_world(motion_for(1, 3.0))
+    first = world.reset(level, drawn=True)
+    assert np.array_equal(first, level)  # the first frame is the prompt, hero and all
+    assert find_heroes(world.pixels[0].numpy()) == []  # the world plays the level without the hero
+    (left, top), (width, height) = spawn_point(), hero_size()
+    drawn = hero_sprite()[1] > 0
+    for _ in range(6):
+        frame = world.step(1)
+        box = frame[top:top + height, left:left + width]
+        assert np.array_equal(box[drawn], level[top:top + height, left:left + width][drawn])
+    assert world.camera[0].tolist() == [2.0, 0.0]  # the level moved 18 px: two whole tokens and a 2-px pan
+    assert find_heroes(frame) == [spawn_point()]
+    assert find_heroes(world.undo()) == [spawn_point()]
+
+
+def test_without_a_camera_the_hero_stays_in_the_world(prompt_array):
+    from genie_play.levels import find_heroes, starter_level
+
+    world = make_world(None)
+    world.reset(starter_level(), drawn=True)
+    assert world.heroes == [[]] and find_heroes(world.pixels[0].numpy()) != []

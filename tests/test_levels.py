@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 import genie_play
-from genie_play.levels import (HERO_SPAWN, PALETTE, PARTIAL_COVER, hero_size, hero_sprite, random_level, spawn_point,
-                               stamp_hero, starter_level)
+from genie_play.levels import (HERO_SPAWN, PALETTE, PARTIAL_COVER, find_heroes, hero_size, hero_sprite, random_level,
+                               remove_heroes, spawn_point, stamp_hero, starter_level)
 
 PROMPTS = Path(__file__).resolve().parent.parent / "assets" / "prompts"
 
@@ -81,3 +81,26 @@ def test_nothing_below_the_app_imports_the_app():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             offenders += [f"{path.name}: {name}" for name in names if name.startswith("genie_play.app")]
     assert offenders == []
+
+
+def test_find_heroes_finds_every_whole_stamp_and_nothing_else():
+    level = random_level(3)
+    assert find_heroes(level) == [spawn_point()]
+    stamp_hero(level, 5, 40)
+    stamp_hero(level, 62, 10)  # clipped at the right edge: not a whole stamp
+    assert sorted(find_heroes(level)) == sorted([spawn_point(), (5, 40)])
+    assert find_heroes(np.full((64, 64, 3), 200, np.uint8)) == []
+
+
+def test_remove_heroes_fills_each_box_from_its_row_and_leaves_the_rest():
+    level = starter_level()
+    heroes = find_heroes(level)
+    clean = remove_heroes(level, heroes)
+    assert find_heroes(clean) == []
+    (left, top), (width, height) = heroes[0], hero_size()
+    assert (clean[top:top + height, left:left + width] == PALETTE["sky"]).all()  # the hero stood in the sky
+    outside = np.ones((64, 64), bool)
+    outside[top:top + height, left:left + width] = False
+    assert np.array_equal(clean[outside], level[outside])
+    stamp_hero(clean, left, top)
+    assert np.array_equal(clean, level)  # the stamp over the filled sky is the level again

@@ -44,7 +44,7 @@ HELP_KEYS = [
     ("V / Shift+V", "free colour: brightness + / -"),
     ("right click", "pick the colour under the mouse"),
     ("B E L R F", "brush, eraser, line, rectangle, fill"),
-    ("P", "hero: click to place the character the world moves"),
+    ("P", "hero: click to place the player; the keys move the level past it"),
     ("[  ] / wheel", "brush size - / +"),
     ("Z / Y", "undo / redo"),
     ("N", "clear the canvas"),
