@@ -132,7 +132,7 @@ def write_prompt_report(report: dict, strips: dict[str, np.ndarray], out_path: s
 
 
 # -- rollouts and scores --------------------------------------------------------------------------------
-def hold_each_code(world, image: np.ndarray, seeds: list[int], steps: int = STEPS, drawn: bool = False) -> np.ndarray:
+def hold_each_code(world, image: np.ndarray, seeds: list[int], steps: int = STEPS, drawn: bool | None = None) -> np.ndarray:
     """Every code held `steps` steps from `image` (H, W, 3) uint8, world b holding code b, once per seed
     -> frames (S, A, steps + 1, H, W, 3) uint8, step 0 being the prompt as shown. drawn: as World.reset's."""
     codes = np.arange(world.num_actions)
@@ -254,7 +254,7 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
     rows, strips = [], {}
     for done, (prompt, image) in enumerate(zip(prompts, images), 1):
         drawn = settings.drawn or is_saved_drawing(prompt.path)
-        frames = hold_each_code(world, image, seeds, drawn=drawn)
+        frames = hold_each_code(world, image, seeds, drawn=drawn or None)  # None: a hero stamp makes it a drawing
         heroes = [(left, top) for left, top, _ in world.heroes[0]]  # every world plays the same prompt
         rows.append({"name": prompt.name, "kind": prompt.kind, "drawn": drawn,
                      **score_prompt(frames, image, heroes=heroes)})

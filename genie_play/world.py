@@ -100,7 +100,9 @@ class World:
         self.pixels = None  # (B, H, W, 3) uint8 on the device: the world's own frame
         self.tokens = None  # (B, N) int64: the tokens behind self.frames
         self.prompt = None
-        self.prompt_drawn = False  # the prompt is a drawing made in the app (reset's `drawn`)
+        # the prompt is a drawing made in the app (True), not one (False), as reset's `drawn` or a saved sketch says;
+        # None: nobody said, so a prompt holding a hero stamp is one
+        self.prompt_drawn: bool | None = None
         self.history: list[_Step] = []
         self.pending = None  # (tokens (B, N), actions (B,)) of the current frame, not yet in the KV cache
         self.step_count = 0
@@ -143,25 +145,30 @@ class World:
         None restarts from the last prompt. Returns the first frame (H, W, 3) uint8 of world 0.
         drawn: the image is a drawing made in the app, a picture by construction, so the camera moves it on both
         axes whatever the camera gate says (the gate tells pictures from game frames for images from elsewhere);
-        None: only a PNG the sketch screen saved is (images.is_saved_drawing). A restart keeps the last prompt's."""
+        None: only a PNG the sketch screen saved is (images.is_saved_drawing). A restart keeps the last prompt's.
+        Where `drawn` is None, an image holding a whole hero stamp (levels.find_heroes) is such a drawing too."""
         if image is not None:
             from genie_play.images import is_saved_drawing
 
             self.prompt = self._prompt_frames(image)
-            self.prompt_drawn = is_saved_drawing(image) if drawn is None else drawn
+            self.prompt_drawn = drawn if drawn is not None else (True if is_saved_drawing(image) else None)
         if self.prompt is None:
             raise GenieError("reset() needs a prompt image the first time")
         self.generator.manual_seed(self.seed)
         self._clear_cache()
         prompt = torch.from_numpy(self.prompt).to(self.device)
         no_action = torch.full((self.batch,), self.dynamics.config.no_action, device=self.device)
+        # A hero stamp is the sketch screen's own mark (no game frame holds one): a prompt holding one is a drawing
+        found = [find_heroes(frame) if self.code_motion is not None else [] for frame in self.prompt]
         if self.prompt_drawn:
             self.camera_axes = np.ones((self.batch, 2), bool)
         elif self.camera_gate is not None and self.code_motion is not None:
             self.camera_axes = self.camera_gate.camera_axes(prompt).cpu().numpy()
+            if self.prompt_drawn is None:
+                self.camera_axes[[bool(spots) for spots in found]] = True
         if self.code_motion is not None:  # in place: a captured CUDA graph reads this tensor
             self._deciding.copy_(torch.from_numpy(~self.camera_axes[:, 1]))
-        prompt = self._level_of(prompt)
+        prompt = self._level_of(prompt, found)
         tokens = self.tokenizer.encode(prompt)  # (B, N); in float32, so bf16 does not move the prompt's tokens
         with self._precision():
             self.dynamics.push_frame(tokens, no_action, self.cache)
@@ -284,12 +291,12 @@ class World:
                 cached[:, b] = scroll(cached[:, b], dx, dy, 1, (1, 2))
         self.tokens, self.pixels = tokens.view(self.batch, -1), pixels
 
-    def _level_of(self, prompt: torch.Tensor) -> torch.Tensor:
-        """prompt (B, H, W, 3) uint8 -> the same without the hero stamps of the views the camera moves, which it
-        finds and keeps in self.heroes to draw over every frame shown (the camera moves the level, not the hero)."""
+    def _level_of(self, prompt: torch.Tensor, found: list[list[tuple[int, int]]]) -> torch.Tensor:
+        """prompt (B, H, W, 3) uint8, found: each world's hero stamps (find_heroes) -> the prompt without the stamps
+        of the views the camera moves, which it keeps in self.heroes to draw over every frame shown (the camera
+        moves the level, not the hero)."""
         width, height = hero_size(self.image_size)
-        moving = self.camera_axes.any(1) if self.code_motion is not None else np.zeros(self.batch, bool)  # (B,)
-        found = [find_heroes(self.prompt[b]) if moving[b] else [] for b in range(self.batch)]
+        found = [spots if self.camera_axes[b].any() else [] for b, spots in enumerate(found)]
         self.heroes = [[(left, top, self.prompt[b, top:top + height, left:left + width].copy()) for left, top in spots]
                        for b, spots in enumerate(found)]
         if not any(found):

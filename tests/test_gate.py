@@ -181,6 +181,18 @@ def test_a_png_the_sketch_screen_saved_plays_as_a_drawing(tmp_path, prompt_array
     assert world.camera_axes.tolist() == [[False, False]]
 
 
+def test_an_image_holding_the_hero_stamp_plays_as_a_drawing_unless_the_caller_says_not():
+    from genie_play.levels import random_level
+
+    world = make_world(gate_saying(False, False), code_motion=RIGHT_UP)
+    world.reset(random_level(5))  # the sketch screen's hero stamp, in no game frame
+    assert world.prompt_drawn is None and world.camera_axes.tolist() == [[True, True]]
+    world.reset(random_level(5), drawn=False)
+    assert world.camera_axes.tolist() == [[False, False]]
+    world.reset()  # a restart keeps what the caller said
+    assert world.camera_axes.tolist() == [[False, False]]
+
+
 def test_the_camera_takes_a_view_up_or_down_only_so_far_and_undo_brings_it_back(prompt_array):
     held, stopped = (make_world(gate_saying(True, True), code_motion=RIGHT_UP) for _ in range(2))
     for world in (held, stopped):
