@@ -158,11 +158,11 @@ def score_prompt(frames: np.ndarray, prompt: np.ndarray, max_shift: int = MAX_SH
     heroes: the (left, top) of each hero the world kept on screen, scored apart from the level."""
     hero_figures = {}
     if heroes:
-        shown = frames.reshape(-1, *frames.shape[-3:])
+        heroes, shown = list(heroes), frames.reshape(-1, *frames.shape[-3:])
         stays = all(set(heroes) <= set(find_heroes(frame)) for frame in shown)
         hero_figures = {"heroes": [list(spot) for spot in heroes], "hero_stays": stays}
-        frames = np.stack([remove_heroes(frame, list(heroes)) for frame in shown]).reshape(frames.shape)
-        prompt = remove_heroes(prompt, list(heroes))
+        frames = np.stack([remove_heroes(frame, heroes) for frame in shown]).reshape(frames.shape)
+        prompt = remove_heroes(prompt, heroes)
     seeds, codes = frames.shape[:2]
     kept = shifted_psnr(frames[:, :, 1:], prompt, max_shift)  # (S, A, T)
     last = frames[:, :, -1]  # (S, A, H, W, 3)

@@ -90,6 +90,7 @@ class World:
         self.camera_axes = np.ones((batch, 2), bool)  # (B, 2): whether the camera moves each world's view in x, y
         # per world: each hero's (left, top) on screen and its pixels as the prompt drew them (h, w, 3) uint8
         self.heroes: list[list[tuple[int, int, np.ndarray]]] = [[] for _ in range(batch)]
+        self._hero_cover = hero_sprite(hero_unit(self.image_size))[1] > 0  # (h, w): pixels a stamp covers, even in part
         on_cuda = self.device.type == "cuda"
         self.bf16 = on_cuda if bf16 is None else bf16  # None: on CUDA only
         self.cuda_graphs = on_cuda and cuda_graphs  # CUDA only
@@ -313,11 +314,10 @@ class World:
         if not any(self.heroes):
             return frames
         frames = frames.copy()  # on the CPU the array shares the world's own pixels, which have no hero
-        drawn = hero_sprite(hero_unit(self.image_size))[1] > 0  # (h, w): the pixels a stamp covers, even in part
         for b, heroes in enumerate(self.heroes):
             for left, top, sprite in heroes:
                 box = frames[b, top:top + sprite.shape[0], left:left + sprite.shape[1]]
-                box[drawn] = sprite[drawn]
+                box[self._hero_cover] = sprite[self._hero_cover]
         return frames
 
     def _sync(self) -> None:
