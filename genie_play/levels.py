@@ -4,6 +4,7 @@ these; so do `soak`, `label` and the held-out prompt sets.
 """
 
 import colorsys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,6 +28,14 @@ HERO_ROWS = (  # upper case: solid, lower case: a third of the pixel (blended ov
 PARTIAL_COVER = 0.33
 # Where CoinRun shows its player, whose camera follows it: top-left of the sprite in a 64 x 64 frame.
 HERO_SPAWN = (30, 29)
+# (left, top, width, height) in a 64 x 64 frame: the box that holds the player, in every pose and skin seen in the
+# test frames of the games whose view follows it (coinrun, ninja, jumper, caveflyer: docs/findings.md).
+PLAYER_BOX = (30, 28, 6, 9)
+# A pixel of that box is the player's where its channels differ in sum by more than this from each pixel just
+# outside the box on its row and column (a level's textures differ by up to about 30)
+PLAYER_CONTRAST = 48
+# Fewer pixels than this standing out is no player: a level's own edge or texture
+PLAYER_MIN_PIXELS = 3
 
 # Flat colours in the spirit of CoinRun levels; "player" is the hero's own colour.
 PALETTE: dict[str, Color] = {
@@ -103,11 +112,103 @@ def remove_heroes(pixels: np.ndarray, heroes: list[tuple[int, int]]) -> np.ndarr
     width, height = hero_size(pixels.shape[0])
     out = pixels.copy()
     for left, top in heroes:
-        columns = np.arange(left, left + width)
-        nearest = np.where(columns - left < width / 2, left - 1, left + width)  # each column's nearer side
-        nearest = np.where(nearest < 0, left + width, np.where(nearest >= pixels.shape[1], left - 1, nearest))
-        out[top:top + height, left:left + width] = out[top:top + height, np.clip(nearest, 0, pixels.shape[1] - 1)]
+        box = out[top:top + height, left:left + width]
+        box[:] = row_fill(out, left, top, width, height)
     return out
+
+
+def row_fill(pixels: np.ndarray, left: int, top: int, width: int, height: int) -> np.ndarray:
+    """pixels (size, size, 3) uint8 -> (height, width, 3) uint8: the box at (left, top) filled, row by row, from the
+    nearer of the pixels just left and right of it (the far one where the near one is off the frame)."""
+    size = pixels.shape[1]
+    columns = np.arange(left, left + width)
+    nearest = np.where(columns - left < width / 2, left - 1, left + width)  # each column's nearer side
+    nearest = np.where(nearest < 0, left + width, np.where(nearest >= size, left - 1, nearest))
+    return pixels[top:top + height, np.clip(nearest, 0, size - 1)]
+
+
+def player_box(size: int = 64) -> tuple[int, int, int, int]:
+    """PLAYER_BOX in a (size, size) frame."""
+    return tuple(value * size // 64 for value in PLAYER_BOX)
+
+
+def find_player(pixels: np.ndarray) -> tuple[int, int, np.ndarray] | None:
+    """pixels (size, size, 3) uint8, a game frame whose view follows its player -> (left, top, cover) of the player
+    there: cover (height, width) bool marks the pixels of PLAYER_BOX that stand out from the four pixels just
+    outside the box on their row and column (a level's edge through the box matches two of them). None where too
+    few do: no player to hold, e.g. flat sky."""
+    size = pixels.shape[0]
+    left, top, width, height = player_box(size)
+    box = pixels[top:top + height, left:left + width].astype(np.int16)  # (h, w, 3)
+    rows = pixels[top:top + height, [max(left - 1, 0), min(left + width, size - 1)]].astype(np.int16)  # (h, 2, 3)
+    cols = pixels[[max(top - 1, 0), min(top + height, size - 1)], left:left + width].astype(np.int16)  # (2, w, 3)
+    sides = [rows[:, 0, None], rows[:, 1, None], cols[0, None], cols[1, None]]
+    cover = np.logical_and.reduce([np.abs(box - side).sum(-1) > PLAYER_CONTRAST for side in sides])
+    if cover.sum() < PLAYER_MIN_PIXELS * hero_unit(size) ** 2:
+        return None
+    return left, top, cover
+
+
+def remove_player(pixels: np.ndarray, player: tuple[int, int, np.ndarray]) -> np.ndarray:
+    """pixels (size, size, 3) uint8 -> a copy with the player's pixels (find_player) filled, each from the nearest
+    pixel on its row that is not the player's (a level's edge may run through the box: the fill keeps each side)."""
+    left, top, cover = player
+    out = pixels.copy()
+    size = pixels.shape[1]
+    for row in range(cover.shape[0]):
+        free = [x for x in range(max(left - 1, 0), min(left + cover.shape[1] + 1, size))
+                if not (0 <= x - left < cover.shape[1] and cover[row, x - left])]
+        for col in np.nonzero(cover[row])[0]:
+            nearest = min(free, key=lambda x: abs(x - (left + col)))  # ties go left: min keeps the first
+            out[top + row, left + col] = pixels[top + row, nearest]
+    return out
+
+
+@dataclass(frozen=True)
+class Hero:
+    """A hero the world keeps on screen while the camera moves the level: its box's top-left, its pixels as the
+    prompt has them, sprite (h, w, 3) uint8, and the pixels of the box it covers, cover (h, w) bool. stamp: the
+    sketch screen's stamp, whose whole box is filled where it is taken out; else a game's player, of which only
+    its own pixels are."""
+
+    left: int
+    top: int
+    sprite: np.ndarray
+    cover: np.ndarray
+    stamp: bool
+
+    @classmethod
+    def stamped(cls, pixels: np.ndarray, left: int, top: int) -> "Hero":
+        """The hero stamp at (left, top) of pixels (size, size, 3) uint8 (find_heroes): every pixel it covers, even
+        in part."""
+        return cls.of(pixels, left, top, hero_sprite(hero_unit(pixels.shape[0]))[1] > 0, stamp=True)
+
+    @classmethod
+    def player_in(cls, pixels: np.ndarray) -> "Hero | None":
+        """The player of a game frame pixels (size, size, 3) uint8 whose view follows it (find_player), or None."""
+        player = find_player(pixels)
+        return None if player is None else cls.of(pixels, *player, stamp=False)
+
+    @classmethod
+    def of(cls, pixels: np.ndarray, left: int, top: int, cover: np.ndarray, stamp: bool) -> "Hero":
+        sprite = pixels[top:top + cover.shape[0], left:left + cover.shape[1]].copy()
+        return cls(left, top, sprite, cover, stamp)
+
+    def drawn_over(self, frame: np.ndarray) -> None:
+        """Draws the hero into frame (size, size, 3) uint8, in place."""
+        box = frame[self.top:self.top + self.cover.shape[0], self.left:self.left + self.cover.shape[1]]
+        box[self.cover] = self.sprite[self.cover]
+
+    def shown_in(self, frame: np.ndarray) -> bool:
+        """frame (size, size, 3) uint8 shows the hero whole at its place."""
+        box = frame[self.top:self.top + self.cover.shape[0], self.left:self.left + self.cover.shape[1]]
+        return bool((box[self.cover] == self.sprite[self.cover]).all())
+
+    def taken_out(self, frame: np.ndarray) -> np.ndarray:
+        """frame (size, size, 3) uint8 -> a copy without the hero (remove_heroes, remove_player)."""
+        if self.stamp:
+            return remove_heroes(frame, [(self.left, self.top)])
+        return remove_player(frame, (self.left, self.top, self.cover))
 
 
 def spawn_point(size: int = 64) -> tuple[int, int]:

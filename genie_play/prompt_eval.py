@@ -15,10 +15,10 @@ all codes step together, one world each. Figures (means over codes and seeds unl
   camera follows the player in CoinRun, so a hero walking right shows as the scene moving left.
 - consistent codes: codes whose horizontal scene shift has the same sign on at least 80% of the prompts
   (a shift within 0.5 px of 0 has no sign).
-- a hero stamp that the world keeps on screen while the camera moves the level (World.heroes) is scored
-  apart: kept PSNR, spreads and scene shifts are measured on the level, the hero's box filled from its row
-  (genie_play.levels.remove_heroes) in the prompt and in every frame, and `hero_stays` says whether every
-  frame shows each hero whole where the prompt has it.
+- a hero that the world keeps on screen while the camera moves the level (World.heroes: a hero stamp, or a
+  game frame's player) is scored apart: kept PSNR, spreads and scene shifts are measured on the level, the
+  hero taken out (genie_play.levels.Hero.taken_out) of the prompt and of every frame, and `hero_stays` says
+  whether every frame shows each hero whole where the prompt has it.
 
 Prompts are grouped by kind: the sub-folder of DIR an image is in, else its name up to the first '-' or
 '_' (sketch-*.png, photo-*.png). A strip PNG per prompt shows seed 0: a row per code, steps 0..8.
@@ -36,7 +36,7 @@ from genie_play.atomic import refuse_to_replace, write_text_atomic
 from genie_play.errors import GenieError
 from genie_play.images import is_saved_drawing, load_image
 from genie_play.labels import frame_change, scene_shift
-from genie_play.levels import find_heroes, remove_heroes
+from genie_play.levels import Hero
 from genie_play.media import save_png
 from genie_play.metrics import shifted_psnr
 
@@ -152,17 +152,24 @@ def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     return 255.0 * frame_change(a, b)
 
 
+def taken_out(frame: np.ndarray, heroes: list[Hero]) -> np.ndarray:
+    """frame (H, W, 3) uint8 -> a copy without the heroes."""
+    for hero in heroes:
+        frame = hero.taken_out(frame)
+    return frame
+
+
 def score_prompt(frames: np.ndarray, prompt: np.ndarray, max_shift: int = MAX_SHIFT,
-                 heroes: list[tuple[int, int]] = ()) -> dict:
+                 heroes: list[Hero] = ()) -> dict:
     """frames (S, A, T + 1, H, W, 3) uint8 from hold_each_code, prompt (H, W, 3) uint8 -> the figures of one prompt.
-    heroes: the (left, top) of each hero the world kept on screen, scored apart from the level."""
+    heroes: the heroes the world kept on screen (World.heroes), scored apart from the level."""
     hero_figures = {}
     if heroes:
-        heroes, shown = list(heroes), frames.reshape(-1, *frames.shape[-3:])
-        stays = all(set(heroes) <= set(find_heroes(frame)) for frame in shown)
-        hero_figures = {"heroes": [list(spot) for spot in heroes], "hero_stays": stays}
-        frames = np.stack([remove_heroes(frame, heroes) for frame in shown]).reshape(frames.shape)
-        prompt = remove_heroes(prompt, heroes)
+        shown = frames.reshape(-1, *frames.shape[-3:])
+        stays = all(hero.shown_in(frame) for frame in shown for hero in heroes)
+        hero_figures = {"heroes": [[hero.left, hero.top] for hero in heroes], "hero_stays": stays}
+        frames = np.stack([taken_out(frame, heroes) for frame in shown]).reshape(frames.shape)
+        prompt = taken_out(prompt, heroes)
     seeds, codes = frames.shape[:2]
     kept = shifted_psnr(frames[:, :, 1:], prompt, max_shift)  # (S, A, T)
     last = frames[:, :, -1]  # (S, A, H, W, 3)
@@ -255,9 +262,8 @@ def evaluate_prompts(weights_dir, prompts: list[Prompt], settings: PromptEvalSet
     for done, (prompt, image) in enumerate(zip(prompts, images), 1):
         drawn = settings.drawn or is_saved_drawing(prompt.path)
         frames = hold_each_code(world, image, seeds, drawn=drawn or None)  # None: a hero stamp makes it a drawing
-        heroes = [(left, top) for left, top, _ in world.heroes[0]]  # every world plays the same prompt
         rows.append({"name": prompt.name, "kind": prompt.kind, "drawn": drawn,
-                     **score_prompt(frames, image, heroes=heroes)})
+                     **score_prompt(frames, image, heroes=world.heroes[0])})  # every world plays the same prompt
         strips[prompt.name] = strip(frames[0])
         if progress:
             progress(done, len(prompts))

@@ -13,7 +13,8 @@ and down, the dynamics gets each code's vertical stand-in (genie_play/camera.py)
 (`keep_threshold` in play.json) a game frame's positions decide keep-or-change first (genie_play/sampling.py).
 A hero stamped into a picture the camera moves (genie_play.levels.find_heroes) stays where it was drawn on screen
 while the level moves under it, as the games' view follows their player: the world plays the picture without
-it and draws it over every frame shown.
+it and draws it over every frame shown. So does the player at the centre of a game frame the camera moves only
+sideways (genie_play.levels.find_player).
 """
 
 import hashlib
@@ -30,7 +31,7 @@ from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
 from genie_play.graphs import Captured, GraphSet
-from genie_play.levels import find_heroes, hero_size, hero_sprite, hero_unit, remove_heroes
+from genie_play.levels import Hero, find_heroes
 from genie_play.models import CameraGate, Dynamics, LatentActionModel, Tokenizer
 from genie_play.sampling import keep_or_change, maskgit_decode
 
@@ -88,9 +89,7 @@ class World:
         self.travel = np.zeros(batch)  # (B,) px the camera has moved each view up (-) or down (+), |.| <= VERTICAL_TRAVEL
         self.camera_gate = camera_gate.eval() if camera_gate is not None else None
         self.camera_axes = np.ones((batch, 2), bool)  # (B, 2): whether the camera moves each world's view in x, y
-        # per world: each hero's (left, top) on screen and its pixels as the prompt drew them (h, w, 3) uint8
-        self.heroes: list[list[tuple[int, int, np.ndarray]]] = [[] for _ in range(batch)]
-        self._hero_cover = hero_sprite(hero_unit(self.image_size))[1] > 0  # (h, w): pixels a stamp covers, even in part
+        self.heroes: list[list[Hero]] = [[] for _ in range(batch)]  # per world: the heroes it keeps on screen
         on_cuda = self.device.type == "cuda"
         self.bf16 = on_cuda if bf16 is None else bf16  # None: on CUDA only
         self.cuda_graphs = on_cuda and cuda_graphs  # CUDA only
@@ -293,17 +292,25 @@ class World:
         self.tokens, self.pixels = tokens.view(self.batch, -1), pixels
 
     def _level_of(self, prompt: torch.Tensor, found: list[list[tuple[int, int]]]) -> torch.Tensor:
-        """prompt (B, H, W, 3) uint8, found: each world's hero stamps (find_heroes) -> the prompt without the stamps
-        of the views the camera moves, which it keeps in self.heroes to draw over every frame shown (the camera
-        moves the level, not the hero)."""
-        width, height = hero_size(self.image_size)
-        found = [spots if self.camera_axes[b].any() else [] for b, spots in enumerate(found)]
-        self.heroes = [[(left, top, self.prompt[b, top:top + height, left:left + width].copy()) for left, top in spots]
-                       for b, spots in enumerate(found)]
-        if not any(found):
+        """prompt (B, H, W, 3) uint8, found: each world's hero stamps (find_heroes) -> the prompt without its heroes
+        where the camera moves the view, which it keeps in self.heroes to draw over every frame shown (the camera
+        moves the level, not the hero). Without a stamp, a view the camera moves only sideways and that was not
+        drawn is a game frame whose view follows its player: its hero is the player at the frame's centre
+        (levels.find_player)."""
+        levels = self.prompt.copy()
+        self.heroes = [[] for _ in range(self.batch)]
+        for b, spots in enumerate(found):
+            if not self.camera_axes[b].any():
+                continue
+            heroes = [Hero.stamped(self.prompt[b], left, top) for left, top in spots]
+            if not (spots or self.prompt_drawn or self.camera_axes[b, 1]):
+                heroes += filter(None, [Hero.player_in(self.prompt[b])])
+            for hero in heroes:
+                levels[b] = hero.taken_out(levels[b])
+            self.heroes[b] = heroes
+        if not any(self.heroes):
             return prompt
-        level = np.stack([remove_heroes(self.prompt[b], found[b]) for b in range(self.batch)])
-        return torch.from_numpy(level).to(self.device)
+        return torch.from_numpy(levels).to(self.device)
 
     def _shown(self, pixels: torch.Tensor) -> np.ndarray:
         """The world's own frames (B, H, W, 3) uint8 on the device -> what the player sees: panned by the camera,
@@ -315,9 +322,8 @@ class World:
             return frames
         frames = frames.copy()  # on the CPU the array shares the world's own pixels, which have no hero
         for b, heroes in enumerate(self.heroes):
-            for left, top, sprite in heroes:
-                box = frames[b, top:top + sprite.shape[0], left:left + sprite.shape[1]]
-                box[self._hero_cover] = sprite[self._hero_cover]
+            for hero in heroes:
+                hero.drawn_over(frames[b])
         return frames
 
     def _sync(self) -> None:

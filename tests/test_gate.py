@@ -193,6 +193,41 @@ def test_an_image_holding_the_hero_stamp_plays_as_a_drawing_unless_the_caller_sa
     assert world.camera_axes.tolist() == [[False, False]]
 
 
+def _game_frame_with_a_player() -> np.ndarray:
+    """Blocky level colours with a 4 x 6 cream player at the centre, where the games whose view follows their
+    player draw it."""
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 4, (8, 8, 1)).repeat(8, 0).repeat(8, 1) * np.array([[[40, 30, 20]]], np.int64)
+    frame = frame.astype(np.uint8)
+    frame[26:40, 26:40] = (20, 20, 60)
+    frame[30:36, 31:35] = (230, 218, 191)
+    return frame
+
+
+def test_a_game_frames_player_stays_at_the_centre_while_the_camera_moves_the_level():
+    from genie_play.levels import find_player
+
+    prompt = _game_frame_with_a_player()
+    world = make_world(gate_saying(True, False))  # a game frame the camera moves sideways
+    assert np.array_equal(world.reset(prompt), prompt)
+    [hero] = world.heroes[0]
+    assert not hero.stamp and hero.cover.sum() == 24
+    assert find_player(world.pixels[0].numpy()) is None  # the world plays the level without its player
+    for _ in range(5):
+        frame = world.step(0)
+        assert hero.shown_in(frame)
+    assert world.camera[0].tolist() == [-4.0, 0.0]  # the level moved 20 px left: two whole tokens and a 4-px pan
+    assert not np.array_equal(frame[26:40, 26:40], prompt[26:40, 26:40])  # what stood around the player moved on
+    assert hero.shown_in(world.undo())
+
+
+@pytest.mark.parametrize("vertical, drawn", [(True, None), (False, True)])
+def test_a_picture_or_a_drawing_has_no_player_at_its_centre(vertical, drawn):
+    world = make_world(gate_saying(True, vertical))
+    world.reset(_game_frame_with_a_player(), drawn=drawn)
+    assert world.heroes == [[]]
+
+
 def test_the_camera_takes_a_view_up_or_down_only_so_far_and_undo_brings_it_back(prompt_array):
     held, stopped = (make_world(gate_saying(True, True), code_motion=RIGHT_UP) for _ in range(2))
     for world in (held, stopped):

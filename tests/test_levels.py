@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 import genie_play
-from genie_play.levels import (HERO_SPAWN, PALETTE, PARTIAL_COVER, find_heroes, hero_size, hero_sprite, random_level,
-                               remove_heroes, spawn_point, stamp_hero, starter_level)
+from genie_play.levels import (HERO_SPAWN, PALETTE, PARTIAL_COVER, Hero, find_heroes, find_player, hero_size, hero_sprite,
+                               player_box, random_level, remove_heroes, remove_player, spawn_point, stamp_hero,
+                               starter_level)
 
 PROMPTS = Path(__file__).resolve().parent.parent / "assets" / "prompts"
 
@@ -104,3 +105,49 @@ def test_remove_heroes_fills_each_box_from_its_row_and_leaves_the_rest():
     assert np.array_equal(clean[outside], level[outside])
     stamp_hero(clean, left, top)
     assert np.array_equal(clean, level)  # the stamp over the filled sky is the level again
+
+
+def _room_edge_with_a_player():
+    """A grey floor-to-ceiling wall left of x = 30, where the player's box starts, a black room right of it and a
+    4 x 6 player standing in the room, by its wall."""
+    frame = np.zeros((64, 64, 3), np.uint8)
+    frame[:, :30] = (186, 200, 201)
+    frame[30:36, 31:35] = (230, 218, 191)
+    frame[32, 31:35] = (64, 51, 51)
+    return frame
+
+
+def test_find_player_marks_the_sprite_at_the_centre_and_not_the_level():
+    frame = _room_edge_with_a_player()
+    left, top, cover = find_player(frame)
+    assert (left, top, cover.shape) == (*player_box()[:2], player_box()[:1:-1])
+    marked = np.zeros((64, 64), bool)
+    marked[top:top + cover.shape[0], left:left + cover.shape[1]] = cover
+    expected = np.zeros((64, 64), bool)
+    expected[30:36, 31:35] = True
+    assert np.array_equal(marked, expected)  # the wall's edge through the box is not the player's
+    room = _room_edge_with_a_player()
+    room[30:36, 31:35] = 0
+    assert find_player(room) is None  # the level alone: its edge stands out from two sides only
+    assert find_player(np.full((64, 64, 3), 90, np.uint8)) is None
+
+
+def test_the_real_coinrun_players_are_found_whole():
+    for path in sorted(PROMPTS.glob("coinrun-*.png")):
+        frame = np.array(Image.open(path).convert("RGB"))
+        left, top, cover = find_player(frame)
+        assert 12 <= cover.sum() <= 40, path.name  # a 4 x 6 sprite and its outline
+
+
+def test_remove_player_fills_each_side_of_an_edge_from_its_own_side():
+    frame = _room_edge_with_a_player()
+    player = find_player(frame)
+    clean = remove_player(frame, player)
+    expected = frame.copy()
+    expected[30:36, 31:35] = 0  # from the room's pixels in the box, not the wall's beside it
+    assert np.array_equal(clean, expected)
+    hero = Hero.player_in(frame)
+    assert not hero.stamp and hero.shown_in(frame) and not hero.shown_in(clean)
+    assert np.array_equal(hero.taken_out(frame), clean)
+    hero.drawn_over(clean)
+    assert np.array_equal(clean, frame)

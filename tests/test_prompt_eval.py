@@ -12,7 +12,7 @@ from fake_world import SCENE_SHIFTS, texture
 from genie_play.cli import app
 from genie_play.errors import GenieError
 from genie_play.images import DRAWING_TEXT
-from genie_play.levels import find_heroes, random_level, remove_heroes, spawn_point, stamp_hero, starter_level
+from genie_play.levels import Hero, find_heroes, random_level, remove_heroes, spawn_point, stamp_hero, starter_level
 from genie_play.media import save_png
 from genie_play.prompt_eval import (STEPS, PromptEvalSettings, check_prompt_report_paths, evaluate_prompts,
                                     find_prompts, hold_each_code, open_prompt_world, prompt_kind, score_prompt,
@@ -105,8 +105,8 @@ class HeroOnScreenWorld(ScrollingWorld):
     """ScrollingWorld scrolling the level without its hero and drawing the hero back where the prompt has it."""
 
     def reset(self, image, drawn=False):
-        self.heroes = find_heroes(np.asarray(image))
-        super().reset(remove_heroes(np.asarray(image), self.heroes), drawn)
+        self.heroes = [Hero.stamped(np.asarray(image), left, top) for left, top in find_heroes(np.asarray(image))]
+        super().reset(remove_heroes(np.asarray(image), [(hero.left, hero.top) for hero in self.heroes]), drawn)
         return self.shown()[0]
 
     def step_batch(self, codes):
@@ -118,8 +118,8 @@ class HeroOnScreenWorld(ScrollingWorld):
         self.level = self.frames
         self.frames = self.level.copy()
         for frame in self.frames:
-            for left, top in self.heroes:
-                stamp_hero(frame, left, top)
+            for hero in self.heroes:
+                hero.drawn_over(frame)
         return self.frames
 
 
@@ -127,14 +127,14 @@ def test_a_hero_kept_on_screen_is_scored_apart_from_the_level():
     prompt = texture(0)
     stamp_hero(prompt, *spawn_point())
     frames = hold_each_code(HeroOnScreenWorld(), prompt, seeds=[0, 1])
-    row = score_prompt(frames, prompt, heroes=[spawn_point()])
+    row = score_prompt(frames, prompt, heroes=[Hero.stamped(prompt, *spawn_point())])
     assert row["hero_stays"] is True and row["heroes"] == [list(spawn_point())]
     for code, (dx, dy) in enumerate(SHIFT_PER_STEP):  # the level's shift, whatever the hero does
         measured = row["scene_shift_t8"][code]
         assert measured[0] == pytest.approx(dx * STEPS, abs=1) and measured[1] == pytest.approx(dy * STEPS, abs=1)
     assert row["kept_psnr_t1"] > 35
     moved = hold_each_code(ScrollingWorld(), prompt, seeds=[0, 1])  # the hero scrolls with the level
-    assert score_prompt(moved, prompt, heroes=[spawn_point()])["hero_stays"] is False
+    assert score_prompt(moved, prompt, heroes=[Hero.stamped(prompt, *spawn_point())])["hero_stays"] is False
     assert summarize([row])["heroes_stayed"] == 1 and summarize([row])["prompts_with_heroes"] == 1
 
 
