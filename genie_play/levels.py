@@ -1,5 +1,6 @@
 """Level drawing without a window: the sketch palette, the hero stamp, the starter level and procedural
-platformer sketches, all as (size, size, 3) uint8 arrays. The sketch screen (genie_play.app) draws with
+platformer sketches, all as (size, size, 3) uint8 arrays, and the heroes the world keeps on screen (a stamp, or
+the player at a game frame's centre). The sketch screen (genie_play.app) draws with
 these; so do `soak`, `label` and the held-out prompt sets.
 """
 
@@ -112,19 +113,11 @@ def remove_heroes(pixels: np.ndarray, heroes: list[tuple[int, int]]) -> np.ndarr
     width, height = hero_size(pixels.shape[0])
     out = pixels.copy()
     for left, top in heroes:
-        box = out[top:top + height, left:left + width]
-        box[:] = row_fill(out, left, top, width, height)
+        columns = np.arange(left, left + width)
+        nearest = np.where(columns - left < width / 2, left - 1, left + width)  # each column's nearer side
+        nearest = np.where(nearest < 0, left + width, np.where(nearest >= pixels.shape[1], left - 1, nearest))
+        out[top:top + height, left:left + width] = out[top:top + height, np.clip(nearest, 0, pixels.shape[1] - 1)]
     return out
-
-
-def row_fill(pixels: np.ndarray, left: int, top: int, width: int, height: int) -> np.ndarray:
-    """pixels (size, size, 3) uint8 -> (height, width, 3) uint8: the box at (left, top) filled, row by row, from the
-    nearer of the pixels just left and right of it (the far one where the near one is off the frame)."""
-    size = pixels.shape[1]
-    columns = np.arange(left, left + width)
-    nearest = np.where(columns - left < width / 2, left - 1, left + width)  # each column's nearer side
-    nearest = np.where(nearest < 0, left + width, np.where(nearest >= size, left - 1, nearest))
-    return pixels[top:top + height, np.clip(nearest, 0, size - 1)]
 
 
 def player_box(size: int = 64) -> tuple[int, int, int, int]:
