@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from genie_play.atomic import write_text_atomic
+from genie_play.levels import without_heroes
 from genie_play.paths import labels_path
 
 SHIFT_THRESHOLD = 0.5   # |pixels| per step (median) before a shift counts as motion
@@ -116,7 +117,8 @@ def measure_code(world, code: int, prompts: list, steps: int = 4) -> CodeMotion:
 
     The shift is measured from the prompt frame to the last frame and divided by `steps`: CoinRun
     scrolls about a pixel a step, too little for one step's phase correlation to see past the static
-    parts of the frame, but a few steps add up to a clear peak."""
+    parts of the frame, but a few steps add up to a clear peak. It is the level's: the heroes the world
+    keeps on screen (World.heroes), which would hold the peak at no shift, are taken out of both frames."""
     shifts, changes = [], []
     for prompt in prompts:
         first = before = np.array(world.reset(prompt))
@@ -124,7 +126,8 @@ def measure_code(world, code: int, prompts: list, steps: int = 4) -> CodeMotion:
             after = np.array(world.step(code))
             changes.append(frame_change(before, after))
             before = after
-        dx, dy = scene_shift(first, before)
+        heroes = getattr(world, "heroes", [[]])[0]
+        dx, dy = scene_shift(without_heroes(first, heroes), without_heroes(before, heroes))
         shifts.append((dx / steps, dy / steps))
     dx, dy = np.median(shifts, axis=0)  # robust to the odd prompt whose peak is ambiguous
     change = float(np.mean(changes))

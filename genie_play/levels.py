@@ -204,6 +204,13 @@ class Hero:
         return remove_player(frame, (self.left, self.top, self.cover))
 
 
+def without_heroes(frame: np.ndarray, heroes: list[Hero]) -> np.ndarray:
+    """frame (size, size, 3) uint8 -> a copy with each of the heroes taken out: the level a world played under them."""
+    for hero in heroes:
+        frame = hero.taken_out(frame)
+    return frame
+
+
 def spawn_point(size: int = 64) -> tuple[int, int]:
     """Top-left of the hero where the world expects it (CoinRun's player position), in a (size, size) frame."""
     unit = hero_unit(size)

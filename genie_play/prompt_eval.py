@@ -36,7 +36,7 @@ from genie_play.atomic import refuse_to_replace, write_text_atomic
 from genie_play.errors import GenieError
 from genie_play.images import is_saved_drawing, load_image
 from genie_play.labels import frame_change, scene_shift
-from genie_play.levels import Hero
+from genie_play.levels import Hero, without_heroes
 from genie_play.media import save_png
 from genie_play.metrics import shifted_psnr
 
@@ -152,13 +152,6 @@ def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     return 255.0 * frame_change(a, b)
 
 
-def taken_out(frame: np.ndarray, heroes: list[Hero]) -> np.ndarray:
-    """frame (H, W, 3) uint8 -> a copy without the heroes."""
-    for hero in heroes:
-        frame = hero.taken_out(frame)
-    return frame
-
-
 def score_prompt(frames: np.ndarray, prompt: np.ndarray, max_shift: int = MAX_SHIFT,
                  heroes: list[Hero] = ()) -> dict:
     """frames (S, A, T + 1, H, W, 3) uint8 from hold_each_code, prompt (H, W, 3) uint8 -> the figures of one prompt.
@@ -168,8 +161,8 @@ def score_prompt(frames: np.ndarray, prompt: np.ndarray, max_shift: int = MAX_SH
         shown = frames.reshape(-1, *frames.shape[-3:])
         stays = all(hero.shown_in(frame) for frame in shown for hero in heroes)
         hero_figures = {"heroes": [[hero.left, hero.top] for hero in heroes], "hero_stays": stays}
-        frames = np.stack([taken_out(frame, heroes) for frame in shown]).reshape(frames.shape)
-        prompt = taken_out(prompt, heroes)
+        frames = np.stack([without_heroes(frame, heroes) for frame in shown]).reshape(frames.shape)
+        prompt = without_heroes(prompt, heroes)
     seeds, codes = frames.shape[:2]
     kept = shifted_psnr(frames[:, :, 1:], prompt, max_shift)  # (S, A, T)
     last = frames[:, :, -1]  # (S, A, H, W, 3)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_world import EXPECTED_LABELS, SCENE_SHIFTS, FakeWorld, texture
+from genie_play.levels import Hero
 from genie_play.labels import (code_names, format_label_table, label_codes, label_for_motion, label_names,
                                load_labels, save_labels, scene_shift)
 from genie_play.paths import labels_path
@@ -59,6 +60,38 @@ def test_labels_from_a_world_whose_codes_shift_the_scene():
         assert (round(row["dx"]), round(row["dy"])) == (dx, dy)
         assert set(row) == {"code", "dx", "dy", "change", "label"}
     assert world.actions.count(0) == 3 * 3
+
+
+class HeroOnScreenWorld(FakeWorld):
+    """FakeWorld scrolling the level under a player it keeps at the frame's centre, as World.heroes does."""
+
+    def reset(self, image, drawn=None):
+        self.level = super().reset(image, drawn)
+        shown = self.level.copy()
+        shown[30:36, 31:35] = (230, 218, 191)
+        self.heroes = [[Hero.player_in(shown)]]
+        self.history = [shown]
+        return self.frame
+
+    def step(self, action):
+        self.history[-1] = self.level
+        self.level = super().step(action)
+        self.heroes[0][0].drawn_over(self.history[-1])
+        return self.frame
+
+
+def _faint_level(seed):
+    """Large, faint blocks (a CoinRun-like level of flat areas), against which a bright hero stands out."""
+    blocks = np.random.default_rng(seed).integers(100, 140, (4, 4, 3), dtype=np.uint8)
+    return blocks.repeat(16, 0).repeat(16, 1)
+
+
+def test_labels_measure_the_level_under_a_hero_the_world_keeps_on_screen():
+    world = HeroOnScreenWorld()
+    rows = label_codes(world, [_faint_level(seed) for seed in range(3)], steps=3)
+    assert [row["label"] for row in rows] == EXPECTED_LABELS
+    for row, (dx, dy) in zip(rows, SCENE_SHIFTS):
+        assert (round(row["dx"]), round(row["dy"])) == (dx, dy)
 
 
 def test_labels_from_motion_name_what_each_code_does_to_the_view():
