@@ -302,9 +302,9 @@ class World:
         for b, spots in enumerate(found):
             if not self.camera_axes[b].any():
                 continue
-            heroes = [Hero.stamped(self.prompt[b], left, top) for left, top in spots]
-            if not (spots or self.prompt_drawn or self.camera_axes[b, 1]):
-                heroes += filter(None, [Hero.player_in(self.prompt[b])])
+            game_frame = not (spots or self.prompt_drawn or self.camera_axes[b, 1])
+            player = Hero.player_in(self.prompt[b]) if game_frame else None
+            heroes = [Hero.stamped(self.prompt[b], left, top) for left, top in spots] + ([player] if player else [])
             for hero in heroes:
                 levels[b] = hero.taken_out(levels[b])
             self.heroes[b] = heroes
