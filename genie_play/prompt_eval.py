@@ -289,7 +289,7 @@ def summary_lines(report: dict) -> list[str]:
                      f"consistent codes {summary['consistent_codes']}/{len(summary['codes'])} "
                      f"(with still ones {summary['consistent_or_still_codes']}), "
                      f"one vertical way {summary['consistent_codes_dy']}"
-                     + (f", hero on screen where drawn in every frame {summary['heroes_stayed']}/"
+                     + (f", hero on screen where the prompt has it in every frame {summary['heroes_stayed']}/"
                         f"{summary['prompts_with_heroes']}" if summary["prompts_with_heroes"] else ""))
     labels = report.get("code_labels") or []
     for code in report["codes"]:

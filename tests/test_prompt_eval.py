@@ -12,7 +12,7 @@ from fake_world import SCENE_SHIFTS, texture
 from genie_play.cli import app
 from genie_play.errors import GenieError
 from genie_play.images import DRAWING_TEXT
-from genie_play.levels import Hero, find_heroes, random_level, remove_heroes, spawn_point, stamp_hero, starter_level
+from genie_play.levels import Hero, find_heroes, random_level, spawn_point, stamp_hero, starter_level, without_heroes
 from genie_play.media import save_png
 from genie_play.prompt_eval import (STEPS, PromptEvalSettings, check_prompt_report_paths, evaluate_prompts,
                                     find_prompts, hold_each_code, open_prompt_world, prompt_kind, score_prompt,
@@ -106,7 +106,7 @@ class HeroOnScreenWorld(ScrollingWorld):
 
     def reset(self, image, drawn=False):
         self.heroes = [Hero.stamped(np.asarray(image), left, top) for left, top in find_heroes(np.asarray(image))]
-        super().reset(remove_heroes(np.asarray(image), [(hero.left, hero.top) for hero in self.heroes]), drawn)
+        super().reset(without_heroes(np.asarray(image), self.heroes), drawn)
         return self.shown()[0]
 
     def step_batch(self, codes):
