@@ -31,7 +31,7 @@ from genie_play.checkpoint import describe, load_model
 from genie_play.device import resolve_device
 from genie_play.errors import CheckpointError, GenieError
 from genie_play.graphs import Captured, GraphSet
-from genie_play.levels import Hero, find_heroes
+from genie_play.levels import Hero, find_heroes, without_heroes
 from genie_play.models import CameraGate, Dynamics, LatentActionModel, Tokenizer
 from genie_play.sampling import keep_or_change, maskgit_decode
 
@@ -305,8 +305,7 @@ class World:
             game_frame = not (spots or self.prompt_drawn or self.camera_axes[b, 1])
             player = Hero.player_in(self.prompt[b]) if game_frame else None
             heroes = [Hero.stamped(self.prompt[b], left, top) for left, top in spots] + ([player] if player else [])
-            for hero in heroes:
-                levels[b] = hero.taken_out(levels[b])
+            levels[b] = without_heroes(levels[b], heroes)
             self.heroes[b] = heroes
         if not any(self.heroes):
             return prompt
